@@ -1,0 +1,247 @@
+"""The ``sohoa`` command line. Errors become exit statuses here and nowhere else:
+
+0 ok (rejected files included) · 1 unexpected failure · 2 usage · 3 not found ·
+4 dependency missing · 5 OCR engine failed · 6 backend unavailable · 7 configuration
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from pipeline.config import Settings
+from pipeline.errors import NotFound, SohoaError, translate
+
+log = logging.getLogger("sohoa")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _runtime():
+    from pipeline.runtime import open_runtime
+
+    return open_runtime(_settings())
+
+
+def _emit(obj: dict) -> None:
+    click.echo(json.dumps(obj, ensure_ascii=False))
+
+
+def _terminal_snippet(snippet: str) -> str:
+    import html
+
+    bold = sys.stdout.isatty()
+    text = re.sub(r"<mark>(.*?)</mark>",
+                  (lambda m: f"\x1b[1m{m.group(1)}\x1b[0m") if bold else (lambda m: f"[{m.group(1)}]"),
+                  snippet)
+    return html.unescape(text)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="more log output (-vv for debug)")
+def cli(verbose: int) -> None:
+    """sohoa: scanned civil-status records and dossiers into searchable records.
+
+    Settings come from SOHOA_* environment variables (see README); with none set, everything
+    runs on the embedded defaults under ./sohoa-data.
+    """
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(level=max(logging.DEBUG, level), stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+class _Bar:
+    """A page progress bar on stderr (shown when stderr is a terminal)."""
+
+    def __init__(self) -> None:
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=0, unit="page", file=sys.stderr, dynamic_ncols=True,
+                        disable=not sys.stderr.isatty(), desc="OCR")
+
+    def add_total(self, pages: int) -> None:
+        self.bar.total = (self.bar.total or 0) + pages
+        self.bar.refresh()
+
+    def advance(self, pages: int = 1) -> None:
+        self.bar.update(pages)
+
+    def write(self, line: str) -> None:
+        self.bar.write(line, file=sys.stdout)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="one JSON object per file per line")
+@click.option("--workers", type=click.IntRange(min=1), help="worker processes (default: cores)")
+def ingest(paths: tuple[Path, ...], as_json: bool, workers: int | None) -> None:
+    """Ingest scans (files or folders, recursively): PNG, JPEG, TIFF, BMP, WebP, PDF."""
+    from pipeline.ingest import FileReport, Ingestion
+
+    rt = _runtime()
+    bar = _Bar()
+    marks = {"done": "✓", "duplicate": "=", "rejected": "✗"}
+
+    def on_report(r: FileReport) -> None:
+        if as_json:
+            bar.write(json.dumps(r.to_dict(), ensure_ascii=False))
+        elif r.status == "rejected":
+            bar.write(f"{marks[r.status]} rejected   {r.file}: {r.error['message']} "
+                      f"[{r.error['code']}]")
+        else:
+            bar.write(f"{marks[r.status]} {r.status:<10} {r.file} ({r.pages} page"
+                      f"{'s' if r.pages != 1 else ''}, document {r.document_id})")
+
+    started = time.monotonic()
+    try:
+        reports = Ingestion(rt, on_report=on_report, progress=bar, workers=workers).run(paths)
+    finally:
+        bar.close()
+        rt.close()
+    if not as_json:
+        counts = {s: sum(1 for r in reports if r.status == s) for s in marks}
+        pages = sum(r.pages for r in reports if r.status == "done")
+        elapsed = time.monotonic() - started
+        click.echo(f"{counts['done']} done ({pages} pages), {counts['duplicate']} duplicate, "
+                   f"{counts['rejected']} rejected in {elapsed:.1f} s"
+                   + (f"; rejected files are kept under {rt.settings.home / 'objects' / 'quarantine'}"
+                      if counts["rejected"] and not rt.settings.storage_url else ""), err=True)
+
+
+def _document_dict(doc) -> dict:
+    return {
+        "id": doc.id, "sha256": doc.sha256, "filename": doc.filename, "type": doc.type,
+        "type_confidence": doc.type_confidence, "fields": doc.fields,
+        "dossier_code": doc.dossier_code, "status": doc.status, "media_type": doc.media_type,
+        "size": doc.size, "source_path": doc.source_path, "page_count": doc.page_count,
+        "created_at": doc.created_at.isoformat() if doc.created_at else None,
+        "pages": [{
+            "number": p.number, "skew_angle": p.skew_angle, "rotation": p.rotation,
+            "rotation_confidence": p.rotation_confidence, "ocr_confidence": p.ocr_confidence,
+            "width": p.width, "height": p.height, "dpi": p.dpi, "image_key": p.image_key,
+            "text": p.text} for p in doc.pages],
+    }
+
+
+@cli.command()
+@click.argument("document_id")
+@click.option("--json", "as_json", is_flag=True)
+def show(document_id: str, as_json: bool) -> None:
+    """Show a document: type, fields, and each page's angles, confidence and text."""
+    rt = _runtime()
+    try:
+        doc = rt.catalogue.get_document(document_id)
+    finally:
+        rt.close()
+    if doc is None:
+        raise NotFound(f"no document {document_id}")
+    data = _document_dict(doc)
+    if as_json:
+        _emit(data)
+        return
+    click.echo(f"{doc.id}  {doc.filename}  [{doc.status}]")
+    click.echo(f"type: {doc.type} (confidence {doc.type_confidence:.2f})"
+               + (f"   dossier: {doc.dossier_code}" if doc.dossier_code else ""))
+    for k, v in doc.fields.items():
+        click.echo(f"  {k}: {v}")
+    for p in data["pages"]:
+        click.echo(f"\n--- page {p['number']}: skew {p['skew_angle']:+.2f}°, rotation "
+                   f"{p['rotation']}°, OCR confidence {p['ocr_confidence']:.0f} ---")
+        click.echo(p["text"])
+
+
+@cli.command()
+@click.argument("query", nargs=-1, required=True)
+@click.option("--type", "doc_type", help="only this document type, e.g. birth_certificate")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def search(query: tuple[str, ...], doc_type: str | None, limit: int, as_json: bool) -> None:
+    """Search page text; accents are optional ("nguyen van an" finds "NGUYỄN VĂN AN")."""
+    rt = _runtime()
+    try:
+        result = rt.index.search(" ".join(query), type=doc_type, limit=limit)
+    finally:
+        rt.close()
+    if as_json:
+        _emit(result.to_dict())
+        return
+    click.echo(f"{result.total} page{'s' if result.total != 1 else ''} found for "
+               f"{' '.join(query)!r}")
+    for i, h in enumerate(result.hits, 1):
+        click.echo(f"{i:>3}. {h.document_id} page {h.page}  {h.type}"
+                   + (f"  {h.dossier_code}" if h.dossier_code else "") + f"  ({h.score:.2f})")
+        click.echo(f"     {_terminal_snippet(h.snippet)}")
+
+
+@cli.command()
+@click.argument("document_id")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="the PDF file to write")
+def export(document_id: str, output: Path) -> None:
+    """Export a document as a searchable PDF (page images with an invisible text layer)."""
+    from pipeline.export import export_pdf
+
+    rt = _runtime()
+    try:
+        n = export_pdf(rt, document_id, output)
+    finally:
+        rt.close()
+    click.echo(f"wrote {output} ({n} page{'s' if n != 1 else ''})", err=True)
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def rejections(as_json: bool) -> None:
+    """Every rejected file with its reason and where its quarantined copy is."""
+    rt = _runtime()
+    try:
+        rows = rt.catalogue.rejections()
+    finally:
+        rt.close()
+    for r in rows:
+        item = {"file": r.source_path, "sha256": r.sha256, "code": r.code, "message": r.message,
+                "quarantine_key": r.quarantine_key, "attempts": r.attempts,
+                "last_seen": r.last_seen.isoformat() if r.last_seen else None}
+        if as_json:
+            _emit(item)
+        else:
+            click.echo(f"✗ {r.source_path}: {r.message} [{r.code}]\n    kept as {r.quarantine_key}")
+    if not as_json:
+        click.echo(f"{len(rows)} rejected file{'s' if len(rows) != 1 else ''}", err=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+    try:
+        cli.main(args=argv, prog_name="sohoa", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except SohoaError as exc:
+        click.echo(f"error: {exc.message} [{exc.code}]", err=True)
+        sys.exit(exc.exit_status)
+    except Exception as exc:
+        err = translate(exc)
+        log.debug("unexpected failure", exc_info=exc)
+        click.echo(f"error: {err.message} [{err.code}]", err=True)
+        sys.exit(err.exit_status)
+    sys.exit(0)
+
+
+if __name__ == "__main__":
+    main()

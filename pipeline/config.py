@@ -1,0 +1,37 @@
+"""Settings: one object read from the SOHOA_* environment, built by entry points only."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob sohoa reads. Empty URLs mean the embedded defaults under ``home``."""
+
+    model_config = SettingsConfigDict(env_prefix="SOHOA_", extra="ignore")
+
+    home: Path = Field(Path("sohoa-data"), description="where the embedded defaults keep files")
+    database_url: str = Field("", description="SQLAlchemy URL; empty: SQLite under home")
+    storage_url: str = Field("", description="file:///folder; empty: home/objects")
+    search_url: str = Field("", description="empty: the embedded index under home")
+    broker_url: str = Field("", description="empty: a local process pool")
+    s3_endpoint: str = ""
+    s3_access_key: str = ""
+    s3_secret_key: str = ""
+    workers: int = Field(0, description="page worker processes; 0: one per core")
+    languages: str = Field("vie+eng", description="Tesseract languages")
+    tessdata: Path | None = Field(None, description="folder of .traineddata files")
+    psm: int = Field(3, description="Tesseract page segmentation mode")
+    max_pixels: int = Field(150_000_000, description="largest page accepted, in pixels")
+
+    @property
+    def worker_count(self) -> int:
+        return self.workers if self.workers > 0 else max(1, os.cpu_count() or 1)
+
+    @property
+    def catalogue_url(self) -> str:
+        return self.database_url or f"sqlite:///{(self.home / 'catalogue.sqlite3').resolve()}"

@@ -1,0 +1,303 @@
+"""Ingest: files in, records out.
+
+For each file: hash it; a file whose content is already a finished document is a duplicate;
+validate it (a bad file is quarantined with its reason and the batch goes on); store the
+original content-addressed; then its pages run on the executor, and each finished page is
+written to the object store and the catalogue as it arrives, so memory stays flat in the
+number of pages. When a document's last page is in, it is classified and indexed and marked
+done. A document left ``processing`` by an interrupted run is redone, not duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from ocr.engine import EngineFailed as OcrFailed
+from ocr.engine import find_tessdata
+from pipeline.classify import classify
+from pipeline.errors import BadInput, DependencyMissing, SohoaError, translate
+from pipeline.executor import EngineOptions, LocalExecutor, WorkerCrashed, WorkerInitFailed
+from pipeline.intake import Source, hash_file, inspect
+from pipeline.pages import PageOutput, PageTask
+from pipeline.runtime import Runtime
+from search.index import IndexedPage
+from storage.catalogue import DocumentRecord, PageRecord, RejectionRecord
+from storage.objects import sharded
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FileReport:
+    file: str
+    status: str  # done | duplicate | rejected
+    document_id: str | None = None
+    pages: int = 0
+    error: dict | None = None
+    sha256: str | None = None
+    note: str | None = None
+
+    def to_dict(self) -> dict:
+        out = {"file": self.file, "status": self.status, "document_id": self.document_id,
+               "pages": self.pages, "error": self.error, "sha256": self.sha256}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+class Progress(Protocol):
+    def add_total(self, pages: int) -> None: ...
+
+    def advance(self, pages: int = 1) -> None: ...
+
+
+class _NoProgress:
+    def add_total(self, pages: int) -> None:
+        pass
+
+    def advance(self, pages: int = 1) -> None:
+        pass
+
+
+@dataclass
+class _Doc:
+    source: Source
+    display: str
+    outstanding: int
+    texts: dict[int, str] = field(default_factory=dict)
+    keys: list[str] = field(default_factory=list)
+    error: SohoaError | None = None
+
+
+def document_id(sha256: str) -> str:
+    return sha256[:16]
+
+
+def page_key(doc_id: str, number: int, ext: str) -> str:
+    return f"pages/{doc_id}/{number:04d}.{ext}"
+
+
+def expand(paths: Iterable[Path]) -> Iterator[Path]:
+    """Files named, and files under folders named (recursively, sorted, hidden ones skipped)."""
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(path.rglob("*")):
+                rel = child.relative_to(path).parts
+                if child.is_file() and not any(part.startswith(".") for part in rel):
+                    yield child
+        else:
+            yield path
+
+
+def check_engine(options: EngineOptions) -> None:
+    """Fail before any work when Tesseract or its models are missing."""
+    try:
+        import tesserocr  # noqa: F401
+
+        tessdata = find_tessdata(options.languages,
+                                 Path(options.tessdata) if options.tessdata else None)
+        find_tessdata("osd", tessdata)
+    except ImportError as exc:
+        raise DependencyMissing(f"tesserocr is not installed ({exc}): pip install tesserocr") from exc
+    except Exception as exc:
+        raise translate(exc) from exc
+
+
+_UNSAFE = re.compile(r"[^\w.\-]+", re.UNICODE)
+
+
+def safe_name(name: str) -> str:
+    cleaned = _UNSAFE.sub("_", name).strip("._") or "file"
+    return cleaned[:200]
+
+
+class Ingestion:
+    def __init__(self, runtime: Runtime, *, on_report: Callable[[FileReport], None] | None = None,
+                 progress: Progress | None = None, workers: int | None = None) -> None:
+        self.rt = runtime
+        self.on_report = on_report or (lambda report: None)
+        self.progress = progress or _NoProgress()
+        s = runtime.settings
+        self.options = EngineOptions(s.languages, str(s.tessdata) if s.tessdata else None, s.psm)
+        self.workers = workers or s.worker_count
+        self.reports: list[FileReport] = []
+        self._docs: dict[str, _Doc] = {}
+        self._seen: dict[str, FileReport] = {}
+
+    # -------------------------------------------------------------------------- reporting
+    def _report(self, report: FileReport) -> None:
+        self.reports.append(report)
+        self.on_report(report)
+
+    def _quarantine(self, path: Path, sha256: str, display: str, err: SohoaError) -> str:
+        base = f"quarantine/{sha256}"
+        key = f"{base}/{safe_name(path.name)}"
+        try:
+            self.rt.store.put_file(key, path)
+        except OSError:  # unreadable now: keep the reason at least
+            key = f"{base}/reason.json"
+        self.rt.store.put(f"{base}/reason.json", json.dumps(
+            {"file": display, "sha256": sha256, **err.to_dict()},
+            ensure_ascii=False, indent=1).encode())
+        self.rt.catalogue.record_rejection(RejectionRecord(
+            sha256=sha256, filename=path.name, source_path=display, code=err.code,
+            message=err.message, quarantine_key=key))
+        return key
+
+    def _reject(self, path: Path, display: str, sha256: str | None, err: SohoaError,
+                pages: int = 0) -> FileReport:
+        if sha256 is not None:
+            self._quarantine(path, sha256, display, err)
+        report = FileReport(display, "rejected", None, pages, err.to_dict(), sha256)
+        log.warning("rejected %s: %s (%s)", display, err.message, err.code)
+        self._report(report)
+        return report
+
+    # ------------------------------------------------------------------------------ intake
+    def _tasks(self, paths: Iterable[Path]) -> Iterator[PageTask]:
+        for path in expand(paths):
+            display = str(path)
+            if not path.exists():
+                self._report(FileReport(display, "rejected", error=BadInput(
+                    "no such file or folder", code="missing_file").to_dict()))
+                continue
+            try:
+                sha256, size = hash_file(path)
+            except OSError as exc:
+                self._report(FileReport(display, "rejected", error=BadInput(
+                    f"the file cannot be read: {exc.strerror or exc}",
+                    code="unreadable_file").to_dict()))
+                continue
+            first = self._seen.get(sha256)
+            if first is not None:
+                if first.status == "rejected":
+                    self._report(FileReport(display, "rejected", None, 0, first.error, sha256))
+                else:
+                    self._report(FileReport(display, "duplicate", first.document_id,
+                                            first.pages, None, sha256))
+                continue
+            existing = self.rt.catalogue.document_by_sha(sha256)
+            if existing is not None and existing.status == "done":
+                report = FileReport(display, "duplicate", existing.id, existing.page_count,
+                                    None, sha256)
+                self._seen[sha256] = report
+                self._report(report)
+                continue
+            try:
+                source = inspect(path, sha256=sha256, size=size,
+                                 max_pixels=self.rt.settings.max_pixels)
+            except BadInput as err:
+                self._seen[sha256] = self._reject(path, display, sha256, err)
+                continue
+            doc_id = document_id(sha256)
+            original = sharded("originals", sha256)
+            self.rt.store.put_file(original, path)
+            self.rt.catalogue.start_document(DocumentRecord(
+                id=doc_id, sha256=sha256, filename=path.name, source_path=display,
+                media_type=source.media_type, size=size, original_key=original,
+                page_count=source.page_count))
+            self._docs[doc_id] = _Doc(source, display, source.page_count)
+            self._seen[sha256] = FileReport(display, "processing", doc_id, source.page_count,
+                                            None, sha256, source.note)
+            self.progress.add_total(source.page_count)
+            resolved = str(path.resolve())
+            for index in range(source.page_count):
+                yield PageTask(doc_id, resolved, source.media_type, index,
+                               self.rt.settings.max_pixels)
+
+    # ----------------------------------------------------------------------------- results
+    def _page_error(self, number: int, exc: BaseException) -> SohoaError:
+        if isinstance(exc, BadInput):
+            return BadInput(f"page {number}: {exc.message}", code=exc.code)
+        if isinstance(exc, WorkerCrashed):
+            return BadInput(f"page {number}: {exc}", code="engine_crash")
+        if isinstance(exc, OcrFailed):
+            return BadInput(f"page {number}: {exc}", code="ocr_failed")
+        err = translate(exc)
+        if isinstance(err, BadInput) or type(err) is SohoaError:
+            log.error("page %d failed", number, exc_info=exc)
+            return BadInput(f"page {number} could not be processed: {err.message}",
+                            code="page_failed")
+        raise err from exc  # the system failed (a dependency, a backend): stop the batch
+
+    def _store_page(self, doc: _Doc, out: PageOutput) -> None:
+        doc_id, n = out.document_id, out.number
+        keys = {
+            "image": page_key(doc_id, n, out.image_ext),
+            "text": page_key(doc_id, n, "txt"),
+            "hocr": page_key(doc_id, n, "hocr"),
+            "words": page_key(doc_id, n, "words.json"),
+        }
+        store = self.rt.store
+        store.put(keys["image"], out.image)
+        store.put(keys["text"], out.text.encode("utf-8"))
+        store.put(keys["hocr"], out.hocr.encode("utf-8"))
+        store.put(keys["words"], json.dumps(out.words, ensure_ascii=False).encode("utf-8"))
+        doc.keys += keys.values()
+        self.rt.catalogue.save_page(PageRecord(
+            document_id=doc_id, number=n, width=out.width, height=out.height, dpi=out.dpi,
+            skew_angle=out.skew_angle, rotation=out.rotation,
+            rotation_confidence=out.rotation_confidence, ocr_confidence=out.ocr_confidence,
+            text=out.text, image_key=keys["image"], text_key=keys["text"],
+            hocr_key=keys["hocr"], words_key=keys["words"]))
+        doc.texts[n] = out.text
+
+    def _on_result(self, task: PageTask, outcome: PageOutput | BaseException) -> None:
+        doc = self._docs[task.document_id]
+        doc.outstanding -= 1
+        if isinstance(outcome, BaseException):
+            doc.error = doc.error or self._page_error(task.number, outcome)
+        elif doc.error is None:
+            self._store_page(doc, outcome)
+        self.progress.advance(1)
+        if doc.outstanding == 0:
+            del self._docs[task.document_id]
+            self._finish(task.document_id, doc)
+
+    def _finish(self, doc_id: str, doc: _Doc) -> None:
+        src = doc.source
+        if doc.error is not None:
+            for key in doc.keys + [sharded("originals", src.sha256)]:
+                self.rt.store.delete(key)
+            self.rt.index.delete_document(doc_id)
+            self.rt.catalogue.remove_document(doc_id)
+            self._seen[src.sha256] = self._reject(src.path, doc.display, src.sha256, doc.error,
+                                                  src.page_count)
+            return
+        texts = [doc.texts[n] for n in sorted(doc.texts)]
+        result = classify(texts)
+        self.rt.index.upsert(IndexedPage(doc_id, n, doc.texts[n], result.type,
+                                         result.dossier_code) for n in sorted(doc.texts))
+        self.rt.catalogue.finish_document(doc_id, type=result.type,
+                                          type_confidence=result.confidence,
+                                          fields=result.fields, dossier_code=result.dossier_code,
+                                          page_count=len(texts))
+        report = FileReport(doc.display, "done", doc_id, len(texts), None, src.sha256, src.note)
+        self._seen[src.sha256] = report
+        self._report(report)
+
+    # --------------------------------------------------------------------------------- run
+    def run(self, paths: Iterable[Path]) -> list[FileReport]:
+        check_engine(self.options)
+        executor = LocalExecutor(workers=self.workers, options=self.options)
+        try:
+            executor.run(self._tasks(paths), self._on_result)
+        except SohoaError:
+            raise
+        except WorkerInitFailed as exc:
+            cause = exc.__cause__ or exc
+            err = translate(cause)
+            raise type(err)(f"{exc}", code=err.code) from exc
+        except Exception as exc:
+            raise translate(exc) from exc
+        return self.reports
+
+
+def ingest(runtime: Runtime, paths: Iterable[Path], **kwargs) -> list[FileReport]:
+    return Ingestion(runtime, **kwargs).run(paths)

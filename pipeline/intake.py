@@ -1,0 +1,312 @@
+"""Intake: recognise a file by its bytes, hash it, validate it, and load its pages one by one.
+
+Every way a file can be unreadable ends in ``BadInput`` with a stable code and a message that
+says what is wrong and what to do; the caller quarantines the file and goes on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from pipeline.errors import BadInput
+
+CHUNK = 1 << 20
+DEFAULT_DPI = 300
+A4_LONG_INCHES = 297 / 25.4
+
+IMAGE_TYPES = {"image/jpeg", "image/png", "image/tiff", "image/bmp", "image/webp", "image/gif"}
+PDF = "application/pdf"
+SUPPORTED = ", ".join(["PNG", "JPEG", "TIFF", "BMP", "WebP", "PDF"])
+
+# What some common non-scan files look like, to say what was sent instead.
+_OTHER_MAGIC = [
+    (b"PK\x03\x04", "a ZIP archive (or an Office document)"),
+    (b"\x1f\x8b", "a gzip archive"),
+    (b"Rar!", "a RAR archive"),
+    (b"7z\xbc\xaf", "a 7-Zip archive"),
+    (b"\xd0\xcf\x11\xe0", "an old Microsoft Office document"),
+    (b"{\\rtf", "an RTF document"),
+    (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    path: Path
+    sha256: str
+    size: int
+    media_type: str
+    page_count: int
+    note: str | None = None  # e.g. the extension disagreed with the content
+
+
+@dataclass(frozen=True, slots=True)
+class LoadedPage:
+    image: np.ndarray  # uint8, grey (H, W) or RGB (H, W, 3)
+    dpi: int
+    bilevel: bool  # the source was 1-bit (store losslessly)
+
+
+def hash_file(path: Path) -> tuple[str, int]:
+    h = hashlib.sha256()
+    size = 0
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(CHUNK), b""):
+            h.update(chunk)
+            size += len(chunk)
+    return h.hexdigest(), size
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type of a file from its first bytes, or None when it is not a scan format."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    if head[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        return "image/tiff"
+    if head.startswith(b"BM") and len(head) >= 26:
+        return "image/bmp"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "image/webp"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image/gif"
+    if b"%PDF-" in head[:1024]:
+        return PDF
+    return None
+
+
+def describe(head: bytes) -> str:
+    for magic, what in _OTHER_MAGIC:
+        if head.startswith(magic):
+            return what
+    sample = head[:512]
+    if sample and all(32 <= b < 127 or b in (9, 10, 13) for b in sample):
+        return "plain text"
+    try:
+        sample.decode("utf-8")
+        return "text"
+    except UnicodeDecodeError:
+        return "unrecognised binary data"
+
+
+_EXTENSIONS = {
+    "image/jpeg": {".jpg", ".jpeg", ".jpe", ".jfif"}, "image/png": {".png"},
+    "image/tiff": {".tif", ".tiff"}, "image/bmp": {".bmp", ".dib"},
+    "image/webp": {".webp"}, "image/gif": {".gif"}, PDF: {".pdf"},
+}
+
+
+def inspect(path: Path, *, sha256: str, size: int, max_pixels: int) -> Source:
+    """Validate a file and count its pages; raises BadInput."""
+    if size == 0:
+        raise BadInput("the file is empty (0 bytes): copy it again from the scanner or source",
+                       code="empty_file")
+    with open(path, "rb") as f:
+        head = f.read(1024)
+    media_type = sniff(head)
+    if media_type is None:
+        raise BadInput(f"not a scan sohoa can read: the content is {describe(head)}; "
+                       f"send {SUPPORTED} files", code="unsupported_type")
+    note = None
+    ext = path.suffix.lower()
+    if ext and ext not in _EXTENSIONS[media_type]:
+        note = f"the name ends in {ext} but the content is {media_type}; read as {media_type}"
+    if media_type == PDF:
+        pages = _pdf_page_count(path)
+    else:
+        pages = _validate_image(path, max_pixels=max_pixels)
+    return Source(path, sha256, size, media_type, pages, note)
+
+
+# ------------------------------------------------------------------------------------ images
+
+def _pil():
+    from PIL import Image
+
+    return Image
+
+
+def _image_error(exc: Exception) -> BadInput:
+    text = str(exc)
+    if "truncated" in text or isinstance(exc, EOFError) or "broken data stream" in text:
+        return BadInput(f"the image file ends early (truncated): {text}; copy it again from "
+                        f"the source or rescan", code="truncated_file")
+    return BadInput(f"the image data is damaged and cannot be decoded: {text}; rescan the "
+                    f"page or export it again", code="corrupt_image")
+
+
+def _check_pixels(width: int, height: int, max_pixels: int, page: int) -> None:
+    if width * height > max_pixels:
+        raise BadInput(
+            f"page {page} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels), "
+            f"over the limit of {max_pixels / 1e6:.0f} megapixels (SOHOA_MAX_PIXELS): scan at "
+            f"a lower resolution, or raise the limit if the file is trusted",
+            code="too_many_pixels")
+
+
+def _open_image(path: Path, max_pixels: int):
+    Image = _pil()
+    Image.MAX_IMAGE_PIXELS = None  # sohoa checks the size itself, per page, with a clear error
+    try:
+        return Image.open(path)
+    except Exception as exc:  # PIL raises many types for bad data
+        raise _image_error(exc) from exc
+
+
+def _validate_image(path: Path, *, max_pixels: int) -> int:
+    """Decode every frame once (cheap beside OCR) so that damage is found before any work."""
+    img = _open_image(path, max_pixels)
+    with img:
+        count = getattr(img, "n_frames", 1)
+        for i in range(count):
+            try:
+                img.seek(i)
+                _check_pixels(img.width, img.height, max_pixels, i + 1)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    img.load()
+            except BadInput:
+                raise
+            except Exception as exc:
+                raise _image_error(exc) from exc
+    return count
+
+
+def _dpi(info: dict, width: int, height: int) -> int:
+    dpi = info.get("dpi")
+    if dpi:
+        try:
+            value = round(float(dpi[0]))
+        except (TypeError, ValueError, IndexError):
+            value = 0
+        if 70 <= value <= 1200:
+            return value
+    # No usable resolution: assume an A4 page fills the image.
+    return int(min(600, max(100, round(max(width, height) / A4_LONG_INCHES))))
+
+
+def to_array(img) -> tuple[np.ndarray, bool]:
+    """A PIL image as uint8 grey or RGB, alpha flattened on white, 16-bit scaled down."""
+    Image = _pil()
+    bilevel = img.mode == "1"
+    mode = img.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I", "I;16N"):
+        arr = np.asarray(img, dtype=np.float64)
+        hi = arr.max() or 1.0
+        return (arr * (255.0 / (65535.0 if hi > 255 else 255.0))).clip(0, 255).astype(
+            np.uint8), False
+    if mode == "F":
+        arr = np.asarray(img, dtype=np.float64)
+        return np.clip(arr, 0, 255).astype(np.uint8), False
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        img = Image.alpha_composite(white, rgba).convert("RGB")
+    elif mode in ("1", "L"):
+        img = img.convert("L")
+    elif mode != "RGB":
+        img = img.convert("RGB")
+    return np.asarray(img), bilevel
+
+
+def load_image_page(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
+    img = _open_image(path, max_pixels)
+    with img:
+        try:
+            img.seek(index)
+            _check_pixels(img.width, img.height, max_pixels, index + 1)
+            dpi = _dpi(img.info, img.width, img.height)
+            arr, bilevel = to_array(img)
+        except BadInput:
+            raise
+        except Exception as exc:
+            raise _image_error(exc) from exc
+    return LoadedPage(arr, dpi, bilevel)
+
+
+# --------------------------------------------------------------------------------------- PDF
+
+def _open_pdf(path: Path):
+    import pikepdf
+
+    try:
+        return pikepdf.open(path)
+    except pikepdf.PasswordError as exc:
+        raise BadInput("encrypted, needs a password: ask the sender for an unencrypted copy",
+                       code="encrypted_pdf") from exc
+    except pikepdf.PdfError as exc:
+        raise BadInput(f"the PDF is damaged and could not be repaired: {exc}; export or "
+                       f"scan it again", code="corrupt_pdf") from exc
+
+
+def _pdf_page_count(path: Path) -> int:
+    import pikepdf
+
+    with _open_pdf(path) as pdf:
+        try:
+            count = len(pdf.pages)
+        except pikepdf.PdfError as exc:
+            raise BadInput(f"the PDF's page tree is damaged: {exc}", code="corrupt_pdf") from exc
+    if count == 0:
+        raise BadInput("the PDF has no pages", code="no_pages")
+    return count
+
+
+def load_pdf_page(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
+    """The page's scanned image, taken out losslessly when the page is one image, else the
+    page rasterised alone at 300 dpi."""
+    import pikepdf
+
+    with _open_pdf(path) as pdf:
+        try:
+            page = pdf.pages[index]
+            width_in = float(page.mediabox[2] - page.mediabox[0]) / 72.0
+            get_images = getattr(page, "get_images", None)  # pikepdf >= 10
+            images = list((get_images() if get_images else page.images).values())
+            rotate = int(page.obj.get("/Rotate", 0)) % 360
+            if len(images) == 1 and rotate == 0 and width_in > 0:
+                pdfimage = pikepdf.PdfImage(images[0])
+                _check_pixels(pdfimage.width, pdfimage.height, max_pixels, index + 1)
+                arr, bilevel = to_array(pdfimage.as_pil_image())
+                dpi = int(round(pdfimage.width / width_in))
+                return LoadedPage(arr, max(70, min(1200, dpi)), bilevel)
+        except BadInput:
+            raise
+        except Exception:  # an image filter PIL cannot decode, odd structure: rasterise
+            pass
+    return _rasterise(path, index, max_pixels=max_pixels)
+
+
+def _rasterise(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
+    from pdf2image import convert_from_path
+    from pdf2image.exceptions import PDFInfoNotInstalledError
+
+    try:
+        images = convert_from_path(str(path), dpi=DEFAULT_DPI, first_page=index + 1,
+                                   last_page=index + 1, grayscale=False)
+    except PDFInfoNotInstalledError as exc:
+        from pipeline.errors import DependencyMissing
+
+        raise DependencyMissing("poppler's pdftoppm is missing: `apt-get install "
+                                "poppler-utils`") from exc
+    except Exception as exc:  # pdftoppm failed on this page
+        raise BadInput(f"page {index + 1} of the PDF cannot be rendered: {exc}",
+                       code="corrupt_pdf") from exc
+    if not images:
+        raise BadInput(f"page {index + 1} of the PDF rendered to nothing", code="corrupt_pdf")
+    img = images[0]
+    _check_pixels(img.width, img.height, max_pixels, index + 1)
+    arr, bilevel = to_array(img)
+    return LoadedPage(arr, DEFAULT_DPI, bilevel)
+
+
+def load_page(path: Path, media_type: str, index: int, *, max_pixels: int) -> LoadedPage:
+    if media_type == PDF:
+        return load_pdf_page(path, index, max_pixels=max_pixels)
+    return load_image_page(path, index, max_pixels=max_pixels)
