@@ -74,7 +74,9 @@ def find_tessdata(languages: str, configured: Path | None = None) -> Path:
     for folder in candidates:
         if folder and all((folder / f"{lang}.traineddata").is_file() for lang in needed):
             return folder
-    missing = " ".join(f"tesseract-ocr-{lang}" for lang in needed)
+    present = {lang for folder in candidates if folder for lang in needed
+               if (folder / f"{lang}.traineddata").is_file()}
+    missing = " ".join(f"tesseract-ocr-{lang}" for lang in needed if lang not in present)
     raise EngineUnavailable(
         f"Tesseract language data for {'+'.join(needed)} was not found (looked in "
         f"{', '.join(str(c) for c in candidates if c)}): install it with "

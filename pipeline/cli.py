@@ -181,7 +181,7 @@ def search(query: tuple[str, ...], doc_type: str | None, limit: int, as_json: bo
                f"{' '.join(query)!r}")
     for i, h in enumerate(result.hits, 1):
         click.echo(f"{i:>3}. {h.document_id} page {h.page}  {h.type}"
-                   + (f"  {h.dossier_code}" if h.dossier_code else "") + f"  ({h.score:.2f})")
+                   + (f"  {h.dossier_code}" if h.dossier_code else "") + f"  (score {h.score:.3g})")
         click.echo(f"     {_terminal_snippet(h.snippet)}")
 
 

@@ -23,7 +23,7 @@ from ocr.engine import find_tessdata
 from pipeline.classify import classify
 from pipeline.errors import BadInput, DependencyMissing, SohoaError, translate
 from pipeline.executor import EngineOptions, LocalExecutor, WorkerCrashed, WorkerInitFailed
-from pipeline.intake import Source, hash_file, inspect
+from pipeline.intake import Source, hash_file, inspect, quick_page_count
 from pipeline.pages import PageOutput, PageTask
 from pipeline.runtime import Runtime
 from search.index import IndexedPage
@@ -155,61 +155,74 @@ class Ingestion:
         if sha256 is not None:
             self._quarantine(path, sha256, display, err)
         report = FileReport(display, "rejected", None, pages, err.to_dict(), sha256)
-        log.warning("rejected %s: %s (%s)", display, err.message, err.code)
+        log.info("rejected %s: %s (%s)", display, err.message, err.code)
         self._report(report)
         return report
 
     # ------------------------------------------------------------------------------ intake
-    def _tasks(self, paths: Iterable[Path]) -> Iterator[PageTask]:
-        for path in expand(paths):
-            display = str(path)
-            if not path.exists():
-                self._report(FileReport(display, "rejected", error=BadInput(
-                    "no such file or folder", code="missing_file").to_dict()))
+    def _tasks(self, files: list[Path]) -> Iterator[PageTask]:
+        """Page tasks of every file in turn. The progress total starts from a cheap page
+        count of every file and is corrected once a file's real count is known."""
+        estimates = [quick_page_count(path) for path in files]
+        self.progress.add_total(sum(estimates))
+        for path, estimate in zip(files, estimates, strict=True):
+            source = self._admit(path)
+            if source is None:  # a duplicate or rejected file: nothing to run
+                self.progress.advance(estimate)
                 continue
-            try:
-                sha256, size = hash_file(path)
-            except OSError as exc:
-                self._report(FileReport(display, "rejected", error=BadInput(
-                    f"the file cannot be read: {exc.strerror or exc}",
-                    code="unreadable_file").to_dict()))
-                continue
-            first = self._seen.get(sha256)
-            if first is not None:
-                if first.status == "rejected":
-                    self._report(FileReport(display, "rejected", None, 0, first.error, sha256))
-                else:
-                    self._report(FileReport(display, "duplicate", first.document_id,
-                                            first.pages, None, sha256))
-                continue
-            existing = self.rt.catalogue.document_by_sha(sha256)
-            if existing is not None and existing.status == "done":
-                report = FileReport(display, "duplicate", existing.id, existing.page_count,
-                                    None, sha256)
-                self._seen[sha256] = report
-                self._report(report)
-                continue
-            try:
-                source = inspect(path, sha256=sha256, size=size,
-                                 max_pixels=self.rt.settings.max_pixels)
-            except BadInput as err:
-                self._seen[sha256] = self._reject(path, display, sha256, err)
-                continue
-            doc_id = document_id(sha256)
-            original = sharded("originals", sha256)
-            self.rt.store.put_file(original, path)
-            self.rt.catalogue.start_document(DocumentRecord(
-                id=doc_id, sha256=sha256, filename=path.name, source_path=display,
-                media_type=source.media_type, size=size, original_key=original,
-                page_count=source.page_count))
-            self._docs[doc_id] = _Doc(source, display, source.page_count)
-            self._seen[sha256] = FileReport(display, "processing", doc_id, source.page_count,
-                                            None, sha256, source.note)
-            self.progress.add_total(source.page_count)
-            resolved = str(path.resolve())
+            self.progress.add_total(source.page_count - estimate)
+            doc_id, resolved = document_id(source.sha256), str(path.resolve())
             for index in range(source.page_count):
                 yield PageTask(doc_id, resolved, source.media_type, index,
                                self.rt.settings.max_pixels)
+
+    def _admit(self, path: Path) -> Source | None:
+        """Hash and check one file. A duplicate or a rejected file is reported and None
+        returned; otherwise the original is stored, the document recorded as processing,
+        and its Source returned."""
+        display = str(path)
+        if not path.exists():
+            self._report(FileReport(display, "rejected", error=BadInput(
+                "no such file or folder", code="missing_file").to_dict()))
+            return None
+        try:
+            sha256, size = hash_file(path)
+        except OSError as exc:
+            self._report(FileReport(display, "rejected", error=BadInput(
+                f"the file cannot be read: {exc.strerror or exc}",
+                code="unreadable_file").to_dict()))
+            return None
+        first = self._seen.get(sha256)
+        if first is not None:  # the same content earlier in this batch
+            if first.status == "rejected":
+                self._report(FileReport(display, "rejected", None, 0, first.error, sha256))
+            else:
+                self._report(FileReport(display, "duplicate", first.document_id, first.pages,
+                                        None, sha256))
+            return None
+        existing = self.rt.catalogue.document_by_sha(sha256)
+        if existing is not None and existing.status == "done":
+            self._seen[sha256] = FileReport(display, "duplicate", existing.id,
+                                            existing.page_count, None, sha256)
+            self._report(self._seen[sha256])
+            return None
+        try:
+            source = inspect(path, sha256=sha256, size=size,
+                             max_pixels=self.rt.settings.max_pixels)
+        except BadInput as err:
+            self._seen[sha256] = self._reject(path, display, sha256, err)
+            return None
+        doc_id = document_id(sha256)
+        original = sharded("originals", sha256)
+        self.rt.store.put_file(original, path)
+        self.rt.catalogue.start_document(DocumentRecord(
+            id=doc_id, sha256=sha256, filename=path.name, source_path=display,
+            media_type=source.media_type, size=size, original_key=original,
+            page_count=source.page_count))
+        self._docs[doc_id] = _Doc(source, display, source.page_count)
+        self._seen[sha256] = FileReport(display, "processing", doc_id, source.page_count,
+                                        None, sha256, source.note)
+        return source
 
     # ----------------------------------------------------------------------------- results
     def _page_error(self, number: int, exc: BaseException) -> SohoaError:
@@ -287,7 +300,7 @@ class Ingestion:
         check_engine(self.options)
         executor = LocalExecutor(workers=self.workers, options=self.options)
         try:
-            executor.run(self._tasks(paths), self._on_result)
+            executor.run(self._tasks(list(expand(paths))), self._on_result)
         except SohoaError:
             raise
         except WorkerInitFailed as exc:

@@ -102,6 +102,26 @@ _EXTENSIONS = {
 }
 
 
+def quick_page_count(path: Path) -> int:
+    """The number of pages from the file's structure only (no decoding), for progress
+    totals; 1 when it cannot tell. Never raises."""
+    try:
+        with open(path, "rb") as f:
+            media_type = sniff(f.read(1024))
+        if media_type == PDF:
+            import pikepdf
+
+            with pikepdf.open(path) as pdf:
+                return max(1, len(pdf.pages))
+        if media_type in ("image/tiff", "image/gif", "image/webp"):
+            Image = _pil()
+            with Image.open(path) as img:
+                return max(1, getattr(img, "n_frames", 1))
+    except Exception:  # noqa: BLE001 - intake proper will say what is wrong
+        pass
+    return 1
+
+
 def inspect(path: Path, *, sha256: str, size: int, max_pixels: int) -> Source:
     """Validate a file and count its pages; raises BadInput."""
     if size == 0:
@@ -135,8 +155,9 @@ def _pil():
 def _image_error(exc: Exception) -> BadInput:
     text = str(exc)
     if "truncated" in text or isinstance(exc, EOFError) or "broken data stream" in text:
-        return BadInput(f"the image file ends early (truncated): {text}; copy it again from "
-                        f"the source or rescan", code="truncated_file")
+        return BadInput(f"the image file ends early, its data is cut off (truncated: "
+                        f"{text}); copy it again from the source or rescan",
+                        code="truncated_file")
     return BadInput(f"the image data is damaged and cannot be decoded: {text}; rescan the "
                     f"page or export it again", code="corrupt_image")
 
