@@ -3,10 +3,12 @@ image and a loaded engine."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
+from ocr.cleanup import red_dropout
 from ocr.deskew import straighten, to_gray
 from ocr.engine import Recognized, TesseractEngine
 
@@ -29,14 +31,18 @@ def quarter_turn(image: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k=-k)) if k else image
 
 
-def process_page(image: np.ndarray, *, dpi: int, engine: TesseractEngine) -> PageOcr:
+def process_page(image: np.ndarray, *, dpi: int, engine: TesseractEngine,
+                 cleanup: Callable[[np.ndarray], np.ndarray] | None = red_dropout) -> PageOcr:
     """Straighten first (the skew estimate works on quarter-turned pages too), then find the
-    quarter-turn on the level page with Tesseract's OSD, then recognise the upright page."""
+    quarter-turn on the level page with Tesseract's OSD, then recognise the upright page,
+    cleaned by ``cleanup`` (image in, grey out). The default, red dropout, is the only cleanup
+    that lowered the error rate in bench/cleanup.py; the returned image is never cleaned."""
     straight = straighten(image)
     gray = to_gray(straight.image)
     orient = engine.orientation(gray, dpi=dpi)
     rotation = orient.rotation if orient.confidence >= MIN_ORIENTATION_CONFIDENCE else 0
     upright = quarter_turn(straight.image, rotation)
-    recognized = engine.recognize(quarter_turn(gray, rotation), dpi=dpi)
+    to_read = cleanup(upright) if cleanup else quarter_turn(gray, rotation)
+    recognized = engine.recognize(to_read, dpi=dpi)
     return PageOcr(upright, straight.angle, straight.confidence, rotation, orient.confidence,
                    recognized)

@@ -102,7 +102,8 @@ def ingest(paths: tuple[Path, ...], as_json: bool, workers: int | None) -> None:
                       f"[{r.error['code']}]")
         else:
             bar.write(f"{marks[r.status]} {r.status:<10} {r.file} ({r.pages} page"
-                      f"{'s' if r.pages != 1 else ''}, document {r.document_id})")
+                      f"{'s' if r.pages != 1 else ''}, document {r.document_id})"
+                      + (f"\n             note: {r.note}" if r.note else ""))
 
     started = time.monotonic()
     try:
@@ -126,12 +127,15 @@ def _document_dict(doc) -> dict:
         "type_confidence": doc.type_confidence, "fields": doc.fields,
         "dossier_code": doc.dossier_code, "status": doc.status, "media_type": doc.media_type,
         "size": doc.size, "source_path": doc.source_path, "page_count": doc.page_count,
+        "note": doc.note,
         "created_at": doc.created_at.isoformat() if doc.created_at else None,
         "pages": [{
             "number": p.number, "skew_angle": p.skew_angle, "rotation": p.rotation,
             "rotation_confidence": p.rotation_confidence, "ocr_confidence": p.ocr_confidence,
             "width": p.width, "height": p.height, "dpi": p.dpi, "image_key": p.image_key,
+            "text_source": p.text_source, "needs_review": p.needs_review,
             "text": p.text} for p in doc.pages],
+        "pages_needing_review": [p.number for p in doc.pages if p.needs_review],
     }
 
 
@@ -157,8 +161,10 @@ def show(document_id: str, as_json: bool) -> None:
     for k, v in doc.fields.items():
         click.echo(f"  {k}: {v}")
     for p in data["pages"]:
-        click.echo(f"\n--- page {p['number']}: skew {p['skew_angle']:+.2f}°, rotation "
-                   f"{p['rotation']}°, OCR confidence {p['ocr_confidence']:.0f} ---")
+        how = ("text layer kept, no OCR" if p["text_source"] == "text_layer" else
+               f"skew {p['skew_angle']:+.2f}°, rotation {p['rotation']}°, OCR confidence "
+               f"{p['ocr_confidence']:.0f}" + (" — needs review" if p["needs_review"] else ""))
+        click.echo(f"\n--- page {p['number']}: {how} ---")
         click.echo(p["text"])
 
 

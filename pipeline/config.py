@@ -27,6 +27,8 @@ class Settings(BaseSettings):
     tessdata: Path | None = Field(None, description="folder of .traineddata files")
     psm: int = Field(3, description="Tesseract page segmentation mode")
     max_pixels: int = Field(150_000_000, description="largest page accepted, in pixels")
+    review_confidence: float = Field(60.0, description="pages whose mean OCR word confidence "
+                                     "(0-100) is below this are marked for review")
 
     @property
     def worker_count(self) -> int:

@@ -127,6 +127,7 @@ class Ingestion:
         self.options = EngineOptions(s.languages, str(s.tessdata) if s.tessdata else None, s.psm)
         self.workers = workers or s.worker_count
         self.reports: list[FileReport] = []
+        self.work_dir = s.home / "work"  # scratch: repaired copies, removed when done
         self._docs: dict[str, _Doc] = {}
         self._seen: dict[str, FileReport] = {}
 
@@ -171,10 +172,11 @@ class Ingestion:
                 self.progress.advance(estimate)
                 continue
             self.progress.add_total(source.page_count - estimate)
-            doc_id, resolved = document_id(source.sha256), str(path.resolve())
+            doc_id, resolved = document_id(source.sha256), str(source.pages_path.resolve())
             for index in range(source.page_count):
                 yield PageTask(doc_id, resolved, source.media_type, index,
-                               self.rt.settings.max_pixels)
+                               self.rt.settings.max_pixels,
+                               self.rt.settings.review_confidence)
 
     def _admit(self, path: Path) -> Source | None:
         """Hash and check one file. A duplicate or a rejected file is reported and None
@@ -208,7 +210,7 @@ class Ingestion:
             return None
         try:
             source = inspect(path, sha256=sha256, size=size,
-                             max_pixels=self.rt.settings.max_pixels)
+                             max_pixels=self.rt.settings.max_pixels, work_dir=self.work_dir)
         except BadInput as err:
             self._seen[sha256] = self._reject(path, display, sha256, err)
             return None
@@ -218,7 +220,7 @@ class Ingestion:
         self.rt.catalogue.start_document(DocumentRecord(
             id=doc_id, sha256=sha256, filename=path.name, source_path=display,
             media_type=source.media_type, size=size, original_key=original,
-            page_count=source.page_count))
+            page_count=source.page_count, note=source.note))
         self._docs[doc_id] = _Doc(source, display, source.page_count)
         self._seen[sha256] = FileReport(display, "processing", doc_id, source.page_count,
                                         None, sha256, source.note)
@@ -258,7 +260,8 @@ class Ingestion:
             skew_angle=out.skew_angle, rotation=out.rotation,
             rotation_confidence=out.rotation_confidence, ocr_confidence=out.ocr_confidence,
             text=out.text, image_key=keys["image"], text_key=keys["text"],
-            hocr_key=keys["hocr"], words_key=keys["words"]))
+            hocr_key=keys["hocr"], words_key=keys["words"], text_source=out.text_source,
+            needs_review=out.needs_review))
         doc.texts[n] = out.text
 
     def _on_result(self, task: PageTask, outcome: PageOutput | BaseException) -> None:
@@ -275,6 +278,8 @@ class Ingestion:
 
     def _finish(self, doc_id: str, doc: _Doc) -> None:
         src = doc.source
+        if src.read_path is not None:
+            src.read_path.unlink(missing_ok=True)
         if doc.error is not None:
             for key in doc.keys + [sharded("originals", src.sha256)]:
                 self.rt.store.delete(key)

@@ -7,12 +7,14 @@ says what is wrong and what to do; the caller quarantines the file and goes on.
 from __future__ import annotations
 
 import hashlib
+import unicodedata
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from ocr.engine import Word
 from pipeline.errors import BadInput
 
 CHUNK = 1 << 20
@@ -42,7 +44,12 @@ class Source:
     size: int
     media_type: str
     page_count: int
-    note: str | None = None  # e.g. the extension disagreed with the content
+    note: str | None = None  # e.g. the extension disagreed with the content, a repair
+    read_path: Path | None = None  # a repaired copy to read pages from, when there is one
+
+    @property
+    def pages_path(self) -> Path:
+        return self.read_path or self.path
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +57,7 @@ class LoadedPage:
     image: np.ndarray  # uint8, grey (H, W) or RGB (H, W, 3)
     dpi: int
     bilevel: bool  # the source was 1-bit (store losslessly)
+    text_words: tuple[Word, ...] | None = None  # a PDF page's own text, boxes in image pixels
 
 
 def hash_file(path: Path) -> tuple[str, int]:
@@ -109,10 +117,7 @@ def quick_page_count(path: Path) -> int:
         with open(path, "rb") as f:
             media_type = sniff(f.read(1024))
         if media_type == PDF:
-            import pikepdf
-
-            with pikepdf.open(path) as pdf:
-                return max(1, len(pdf.pages))
+            return max(1, quick_pdf_pages(path))
         if media_type in ("image/tiff", "image/gif", "image/webp"):
             Image = _pil()
             with Image.open(path) as img:
@@ -122,8 +127,10 @@ def quick_page_count(path: Path) -> int:
     return 1
 
 
-def inspect(path: Path, *, sha256: str, size: int, max_pixels: int) -> Source:
-    """Validate a file and count its pages; raises BadInput."""
+def inspect(path: Path, *, sha256: str, size: int, max_pixels: int,
+            work_dir: Path | None = None) -> Source:
+    """Validate a file and count its pages; raises BadInput. A damaged PDF that qpdf can
+    repair is saved repaired into ``work_dir`` and read from there."""
     if size == 0:
         raise BadInput("the file is empty (0 bytes): copy it again from the scanner or source",
                        code="empty_file")
@@ -137,11 +144,16 @@ def inspect(path: Path, *, sha256: str, size: int, max_pixels: int) -> Source:
     ext = path.suffix.lower()
     if ext and ext not in _EXTENSIONS[media_type]:
         note = f"the name ends in {ext} but the content is {media_type}; read as {media_type}"
+    read_path = None
     if media_type == PDF:
-        pages = _pdf_page_count(path)
+        pages, repair = _check_pdf(path, repaired_copy=work_dir / f"{sha256}.pdf"
+                                   if work_dir else None)
+        if repair:
+            read_path = work_dir / f"{sha256}.pdf" if work_dir else None
+            note = "; ".join(filter(None, [note, repair]))
     else:
         pages = _validate_image(path, max_pixels=max_pixels)
-    return Source(path, sha256, size, media_type, pages, note)
+    return Source(path, sha256, size, media_type, pages, note, read_path)
 
 
 # ------------------------------------------------------------------------------------ images
@@ -262,11 +274,14 @@ def _open_pdf(path: Path):
         raise BadInput("encrypted, needs a password: ask the sender for an unencrypted copy",
                        code="encrypted_pdf") from exc
     except pikepdf.PdfError as exc:
-        raise BadInput(f"the PDF is damaged and could not be repaired: {exc}; export or "
+        detail = str(exc).replace(f"{path}: ", "")
+        raise BadInput(f"the PDF is damaged and could not be repaired ({detail}); export or "
                        f"scan it again", code="corrupt_pdf") from exc
 
 
-def _pdf_page_count(path: Path) -> int:
+def _check_pdf(path: Path, *, repaired_copy: Path | None) -> tuple[int, str | None]:
+    """The page count, and a note when qpdf had to repair the file (the repaired file is
+    then written to ``repaired_copy``)."""
     import pikepdf
 
     with _open_pdf(path) as pdf:
@@ -274,16 +289,87 @@ def _pdf_page_count(path: Path) -> int:
             count = len(pdf.pages)
         except pikepdf.PdfError as exc:
             raise BadInput(f"the PDF's page tree is damaged: {exc}", code="corrupt_pdf") from exc
-    if count == 0:
-        raise BadInput("the PDF has no pages", code="no_pages")
-    return count
+        if count == 0:
+            raise BadInput("the PDF has no pages", code="no_pages")
+        warnings_ = [str(w).replace(f"{path}: ", "").replace(str(path), "file")
+                     for w in pdf.get_warnings()]
+        if not warnings_:
+            return count, None
+        if repaired_copy is not None:
+            repaired_copy.parent.mkdir(parents=True, exist_ok=True)
+            tmp = repaired_copy.with_suffix(".tmp")
+            pdf.save(tmp)
+            tmp.replace(repaired_copy)
+    detail = "; ".join(dict.fromkeys(warnings_[:3]))
+    return count, (f"the PDF was damaged and has been repaired ({detail}); {count} "
+                   f"page{'s' if count != 1 else ''} recovered: check against the paper")
+
+
+def quick_pdf_pages(path: Path) -> int:
+    import pikepdf
+
+    with pikepdf.open(path) as pdf:
+        return len(pdf.pages)
+
+
+TEXT_LAYER_DPI = 200  # born-digital pages are rendered for viewing only
+MIN_TEXT_WORDS_OVER_IMAGE = 20  # fewer words over a scan: a stamp or page number, so OCR
+
+
+def pdf_text_words(path: Path, index: int, *, dpi: int) -> tuple[Word, ...]:
+    """The words of a PDF page's own text layer with boxes in pixels at ``dpi`` (empty when
+    the page has none), from poppler's pdftotext."""
+    import subprocess
+    import xml.etree.ElementTree as ET
+
+    try:
+        proc = subprocess.run(["pdftotext", "-q", "-f", str(index + 1), "-l", str(index + 1),
+                               "-bbox-layout", str(path), "-"], capture_output=True, timeout=120)
+    except FileNotFoundError as exc:
+        from pipeline.errors import DependencyMissing
+
+        raise DependencyMissing("poppler's pdftotext is missing: `apt-get install "
+                                "poppler-utils`") from exc
+    if proc.returncode != 0 or not proc.stdout:
+        return ()
+    try:
+        root = ET.fromstring(proc.stdout)
+    except ET.ParseError:
+        return ()
+    ns = "{http://www.w3.org/1999/xhtml}"
+    scale = dpi / 72.0
+    words: list[Word] = []
+    line_no = -1
+    for block_no, block in enumerate(root.iter(f"{ns}block")):
+        for line in block.iter(f"{ns}line"):
+            line_no += 1
+            for w in line.iter(f"{ns}word"):
+                text = unicodedata.normalize("NFC", (w.text or "").strip())
+                if not text:
+                    continue
+                box = tuple(round(float(w.get(k, 0)) * scale)
+                            for k in ("xMin", "yMin", "xMax", "yMax"))
+                words.append(Word(text, 100.0, box, line_no, block_no))
+    return tuple(words)
 
 
 def load_pdf_page(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
-    """The page's scanned image, taken out losslessly when the page is one image, else the
-    page rasterised alone at 300 dpi."""
+    """A page that carries its own text (born digital, or OCR'd before) keeps that text and
+    is rendered for viewing; a scanned page gives its image, taken out losslessly when the
+    page is one image, else the page rasterised alone at 300 dpi."""
     import pikepdf
 
+    with _open_pdf(path) as pdf:
+        try:
+            page = pdf.pages[index]
+            get_images = getattr(page, "get_images", None)  # pikepdf >= 10
+            has_images = bool(get_images() if get_images else page.images)
+        except Exception:
+            has_images = True
+    words = pdf_text_words(path, index, dpi=TEXT_LAYER_DPI)
+    if words and (len(words) >= MIN_TEXT_WORDS_OVER_IMAGE or not has_images):
+        rendered = _rasterise(path, index, max_pixels=max_pixels, dpi=TEXT_LAYER_DPI)
+        return LoadedPage(rendered.image, TEXT_LAYER_DPI, False, words)
     with _open_pdf(path) as pdf:
         try:
             page = pdf.pages[index]
@@ -304,12 +390,12 @@ def load_pdf_page(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
     return _rasterise(path, index, max_pixels=max_pixels)
 
 
-def _rasterise(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
+def _rasterise(path: Path, index: int, *, max_pixels: int, dpi: int = DEFAULT_DPI) -> LoadedPage:
     from pdf2image import convert_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError
 
     try:
-        images = convert_from_path(str(path), dpi=DEFAULT_DPI, first_page=index + 1,
+        images = convert_from_path(str(path), dpi=dpi, first_page=index + 1,
                                    last_page=index + 1, grayscale=False)
     except PDFInfoNotInstalledError as exc:
         from pipeline.errors import DependencyMissing
@@ -324,7 +410,7 @@ def _rasterise(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
     img = images[0]
     _check_pixels(img.width, img.height, max_pixels, index + 1)
     arr, bilevel = to_array(img)
-    return LoadedPage(arr, DEFAULT_DPI, bilevel)
+    return LoadedPage(arr, dpi, bilevel)
 
 
 def load_page(path: Path, media_type: str, index: int, *, max_pixels: int) -> LoadedPage:

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr.engine import TesseractEngine
+from ocr.engine import TesseractEngine, words_text
+from ocr.hocr import words_to_hocr
 from ocr.page import process_page
-from pipeline.intake import load_page
+from pipeline.intake import LoadedPage, load_page
 
 JPEG_QUALITY = 80
 
@@ -25,6 +26,7 @@ class PageTask:
     media_type: str
     index: int  # 0-based position in the file
     max_pixels: int
+    review_confidence: float = 60.0
 
     @property
     def number(self) -> int:
@@ -47,6 +49,8 @@ class PageOutput:
     text: str
     hocr: str
     words: list[dict]
+    text_source: str = "ocr"  # "ocr" | "text_layer" (the PDF page's own text, kept)
+    needs_review: bool = False  # OCR confidence below the review threshold
 
 
 def encode(image: np.ndarray, *, lossless: bool) -> tuple[bytes, str]:
@@ -61,8 +65,23 @@ def encode(image: np.ndarray, *, lossless: bool) -> tuple[bytes, str]:
     return buf.getvalue(), "jpg"
 
 
+def _from_text_layer(task: PageTask, loaded: LoadedPage) -> PageOutput:
+    """A page that already carries text: keep it exactly, no OCR."""
+    words = loaded.text_words or ()
+    h, w = loaded.image.shape[:2]
+    data, ext = encode(loaded.image, lossless=False)
+    return PageOutput(
+        document_id=task.document_id, number=task.number, image=data, image_ext=ext,
+        width=w, height=h, dpi=loaded.dpi, skew_angle=0.0, rotation=0,
+        rotation_confidence=0.0, ocr_confidence=100.0, text=words_text(words),
+        hocr=words_to_hocr(words, width=w, height=h, source="pdf text layer"),
+        words=[word.to_dict() for word in words], text_source="text_layer")
+
+
 def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
     loaded = load_page(Path(task.path), task.media_type, task.index, max_pixels=task.max_pixels)
+    if loaded.text_words:
+        return _from_text_layer(task, loaded)
     result = process_page(loaded.image, dpi=loaded.dpi, engine=engine)
     data, ext = encode(result.image, lossless=loaded.bilevel)
     rec = result.recognized
@@ -72,4 +91,5 @@ def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
         width=w, height=h, dpi=loaded.dpi, skew_angle=round(result.skew_angle, 2),
         rotation=result.rotation, rotation_confidence=result.rotation_confidence,
         ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr,
-        words=[word.to_dict() for word in rec.words])
+        words=[word.to_dict() for word in rec.words],
+        needs_review=rec.confidence < task.review_confidence)

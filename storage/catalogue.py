@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields, replace
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Float,
     ForeignKey,
@@ -53,6 +54,7 @@ class DocumentRow(Base):
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
     dossier_code: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     page_count: Mapped[int] = mapped_column(Integer, default=0)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now,
                                                     onupdate=_now)
@@ -78,6 +80,8 @@ class PageRow(Base):
     text_key: Mapped[str] = mapped_column(String(256))
     hocr_key: Mapped[str] = mapped_column(String(256))
     words_key: Mapped[str] = mapped_column(String(256))
+    text_source: Mapped[str] = mapped_column(String(16), default="ocr")
+    needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     document: Mapped[DocumentRow] = relationship(back_populates="pages")
 
 
@@ -110,6 +114,8 @@ class PageRecord:
     text_key: str
     hocr_key: str
     words_key: str
+    text_source: str = "ocr"  # "ocr" | "text_layer"
+    needs_review: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,6 +133,7 @@ class DocumentRecord:
     fields: dict = field(default_factory=dict)
     dossier_code: str | None = None
     page_count: int = 0
+    note: str | None = None  # what intake noticed: a repair, a misleading extension
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     pages: tuple[PageRecord, ...] = ()
