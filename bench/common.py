@@ -31,18 +31,19 @@ def word_errors(ocr: str, truth: str) -> tuple[int, int]:
 
 
 def generate_set(out: Path, *, seed: int, count: int, dpi: int = 300, max_skew: float = 15.0,
-                 rotations: bool = False, fmt: str = "jpg",
-                 types: list[str] | None = None) -> list[tuple[Path, dict]]:
+                 rotations: bool = False, fmt: str = "jpg", types: list[str] | None = None,
+                 upright: bool = False) -> list[tuple[Path, dict]]:
     """``count`` generated single documents with their ground truth (cached by parameters)."""
     from samples import generate
 
     scans, truth = out / "scans", out / "truth"
     marker = out / "params.json"
     params = {"seed": seed, "count": count, "dpi": dpi, "max_skew": max_skew,
-              "rotations": rotations, "fmt": fmt, "types": types}
+              "rotations": rotations, "fmt": fmt, "types": types, "upright": upright}
     if not (marker.exists() and json.loads(marker.read_text()) == params):
         generate.pages(scans, truth, seed=seed, count=count, dpi=dpi, max_skew=max_skew,
-                       rotations=rotations, fmt=fmt, types=types or generate.TYPES[:5])
+                       rotations=rotations, fmt=fmt, types=types or generate.TYPES[:5],
+                       upright=upright)
         marker.write_text(json.dumps(params))
     pairs = []
     for path in sorted(scans.iterdir()):

@@ -25,6 +25,7 @@ MAX_POINTS = 120_000
 class SkewEstimate:
     angle: float  # degrees, counter-clockwise positive: how far the content is tilted
     confidence: float  # 0..1, how much sharper the best profile is than a random angle
+    text_along_rows: bool = True  # False: the text runs along columns (a quarter-turned page)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +33,7 @@ class Straightened:
     image: np.ndarray
     angle: float  # degrees removed; 0.0 when nothing measurable
     confidence: float
+    text_along_rows: bool = True
 
 
 def to_gray(image: np.ndarray) -> np.ndarray:
@@ -108,32 +110,41 @@ def estimate_skew(image: np.ndarray, *, max_angle: float = 15.0) -> SkewEstimate
     # Rows level (upright or upside down) and columns level (turned a quarter).
     row_angle, row_sharp, _ = _search(xs, ys, max_angle)
     col_angle, col_sharp, _ = _search(-ys, xs, max_angle)
-    angle, sharp = (row_angle, row_sharp) if row_sharp >= col_sharp else (col_angle, col_sharp)
+    rows = row_sharp >= col_sharp
+    angle, sharp = (row_angle, row_sharp) if rows else (col_angle, col_sharp)
     confidence = float(np.clip((sharp - 1.0) / 1.5, 0.0, 1.0))
-    return SkewEstimate(round(angle, 3), round(confidence, 3))
+    return SkewEstimate(round(angle, 3), round(confidence, 3), rows)
 
 
 def background_level(gray: np.ndarray) -> int:
     return int(np.median(gray[:: max(1, gray.shape[0] // 200), :: max(1, gray.shape[1] // 200)]))
 
 
-def rotate(image: np.ndarray, angle: float, *, fill: int | tuple[int, ...] = 255) -> np.ndarray:
-    """Rotate counter-clockwise by ``angle`` degrees onto a canvas that keeps every pixel."""
+def rotate(image: np.ndarray, angle: float, *, fill: int | tuple[int, ...] = 255,
+           expand: bool = True) -> np.ndarray:
+    """Rotate counter-clockwise by ``angle`` degrees about the centre; ``expand`` grows the
+    canvas to keep every pixel, otherwise the frame keeps its size (the corners it loses are
+    the scan's own corners, outside a page lying within it)."""
     h, w = image.shape[:2]
     m = cv2.getRotationMatrix2D((w / 2, h / 2), angle, 1.0)
-    cos, sin = abs(m[0, 0]), abs(m[0, 1])
-    nw, nh = int(h * sin + w * cos + 0.5), int(h * cos + w * sin + 0.5)
-    m[0, 2] += nw / 2 - w / 2
-    m[1, 2] += nh / 2 - h / 2
+    nw, nh = w, h
+    if expand:
+        cos, sin = abs(m[0, 0]), abs(m[0, 1])
+        nw, nh = int(h * sin + w * cos + 0.5), int(h * cos + w * sin + 0.5)
+        m[0, 2] += nw / 2 - w / 2
+        m[1, 2] += nh / 2 - h / 2
     return cv2.warpAffine(image, m, (nw, nh), flags=cv2.INTER_LINEAR,
                           borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
 
 
 def straighten(page: np.ndarray, *, max_angle: float = 15.0) -> Straightened:
+    """Level the page within its own frame (OCR time grows with the pixels it is given, and a
+    larger canvas adds only blank corners)."""
     est = estimate_skew(page, max_angle=max_angle)
     if abs(est.angle) < 0.05 or est.confidence == 0.0:
-        return Straightened(page, 0.0, est.confidence)
+        return Straightened(page, 0.0, est.confidence, est.text_along_rows)
     gray = to_gray(page)
     level = background_level(gray)
     fill = level if page.ndim == 2 else (level,) * page.shape[2]
-    return Straightened(rotate(page, -est.angle, fill=fill), est.angle, est.confidence)
+    return Straightened(rotate(page, -est.angle, fill=fill, expand=False), est.angle,
+                        est.confidence, est.text_along_rows)

@@ -88,7 +88,7 @@ class TesseractEngine:
     """Tesseract's C API through tesserocr. Not thread-safe: one per process or thread."""
 
     def __init__(self, *, languages: str = "vie+eng", tessdata: Path | None = None,
-                 psm: int = 3) -> None:
+                 psm: int = 6) -> None:
         try:
             import tesserocr
         except ImportError as exc:  # pragma: no cover - depends on the install

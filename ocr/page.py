@@ -11,8 +11,9 @@ import numpy as np
 from ocr.cleanup import red_dropout
 from ocr.deskew import straighten, to_gray
 from ocr.engine import Recognized, TesseractEngine
+from ocr.orientation import MIN_LINES, layout_orientation
 
-MIN_ORIENTATION_CONFIDENCE = 2.0
+MIN_ORIENTATION_CONFIDENCE = 2.0  # Tesseract OSD's orient_conf
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +22,8 @@ class PageOcr:
     skew_angle: float  # degrees, counter-clockwise positive, by which the content was tilted
     skew_confidence: float
     rotation: int  # counter-clockwise quarter-turn the content had; corrected by its negative
-    rotation_confidence: float
+    rotation_confidence: float  # 0..1
+    rotation_method: str  # "layout" (text shape) | "osd" (Tesseract) | "none"
     recognized: Recognized
 
 
@@ -39,10 +41,24 @@ def process_page(image: np.ndarray, *, dpi: int, engine: TesseractEngine,
     that lowered the error rate in bench/cleanup.py; the returned image is never cleaned."""
     straight = straighten(image)
     gray = to_gray(straight.image)
-    orient = engine.orientation(gray, dpi=dpi)
-    rotation = orient.rotation if orient.confidence >= MIN_ORIENTATION_CONFIDENCE else 0
+    rotation, confidence, method = find_rotation(gray, straight.text_along_rows, dpi=dpi,
+                                                 engine=engine)
     upright = quarter_turn(straight.image, rotation)
     to_read = cleanup(upright) if cleanup else quarter_turn(gray, rotation)
     recognized = engine.recognize(to_read, dpi=dpi)
-    return PageOcr(upright, straight.angle, straight.confidence, rotation, orient.confidence,
+    return PageOcr(upright, straight.angle, straight.confidence, rotation, confidence, method,
                    recognized)
+
+
+def find_rotation(level: np.ndarray, text_along_rows: bool, *, dpi: int,
+                  engine: TesseractEngine) -> tuple[int, float, str]:
+    """(rotation, confidence 0..1, method): the text's shape when it is clear, else OSD."""
+    layout = layout_orientation(level, text_along_rows=text_along_rows)
+    if layout.reliable:
+        return layout.rotation, round(min(1.0, layout.score / 0.3), 3), "layout"
+    osd = engine.orientation(level, dpi=dpi)
+    if osd.confidence >= MIN_ORIENTATION_CONFIDENCE:
+        return osd.rotation, round(min(1.0, osd.confidence / 15.0), 3), "osd"
+    if layout.lines >= MIN_LINES // 2 and layout.score > 0.05:
+        return layout.rotation, round(min(1.0, layout.score / 0.3), 3), "layout"
+    return 0, 0.0, "none"

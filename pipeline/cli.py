@@ -131,7 +131,8 @@ def _document_dict(doc) -> dict:
         "created_at": doc.created_at.isoformat() if doc.created_at else None,
         "pages": [{
             "number": p.number, "skew_angle": p.skew_angle, "rotation": p.rotation,
-            "rotation_confidence": p.rotation_confidence, "ocr_confidence": p.ocr_confidence,
+            "rotation_confidence": p.rotation_confidence, "rotation_method": p.rotation_method,
+            "ocr_confidence": p.ocr_confidence,
             "width": p.width, "height": p.height, "dpi": p.dpi, "image_key": p.image_key,
             "text_source": p.text_source, "needs_review": p.needs_review,
             "text": p.text} for p in doc.pages],

@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     workers: int = Field(0, description="page worker processes; 0: one per core")
     languages: str = Field("vie+eng", description="Tesseract languages")
     tessdata: Path | None = Field(None, description="folder of .traineddata files")
-    psm: int = Field(3, description="Tesseract page segmentation mode")
+    psm: int = Field(6, description="Tesseract page segmentation mode (6: one block, read "
+                     "row by row; best on forms and registers, see bench/psm.py)")
     max_pixels: int = Field(150_000_000, description="largest page accepted, in pixels")
     review_confidence: float = Field(60.0, description="pages whose mean OCR word confidence "
                                      "(0-100) is below this are marked for review")

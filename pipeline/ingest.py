@@ -261,7 +261,7 @@ class Ingestion:
             rotation_confidence=out.rotation_confidence, ocr_confidence=out.ocr_confidence,
             text=out.text, image_key=keys["image"], text_key=keys["text"],
             hocr_key=keys["hocr"], words_key=keys["words"], text_source=out.text_source,
-            needs_review=out.needs_review))
+            needs_review=out.needs_review, rotation_method=out.rotation_method))
         doc.texts[n] = out.text
 
     def _on_result(self, task: PageTask, outcome: PageOutput | BaseException) -> None:

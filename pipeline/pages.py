@@ -50,6 +50,7 @@ class PageOutput:
     hocr: str
     words: list[dict]
     text_source: str = "ocr"  # "ocr" | "text_layer" (the PDF page's own text, kept)
+    rotation_method: str = "none"  # "layout" | "osd" | "none"
     needs_review: bool = False  # OCR confidence below the review threshold
 
 
@@ -90,6 +91,7 @@ def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
         document_id=task.document_id, number=task.number, image=data, image_ext=ext,
         width=w, height=h, dpi=loaded.dpi, skew_angle=round(result.skew_angle, 2),
         rotation=result.rotation, rotation_confidence=result.rotation_confidence,
+        rotation_method=result.rotation_method,
         ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr,
         words=[word.to_dict() for word in rec.words],
         needs_review=rec.confidence < task.review_confidence)

@@ -751,9 +751,10 @@ def committed(out: Path, truth_dir: Path, *, seed: int = 2024) -> list[Path]:
     return paths
 
 
-def pages(out: Path, truth_dir: Path, *, seed: int, count: int, dpi: int, max_skew: float, rotations: bool,
-          fmt: str, types: list[str]) -> list[Path]:
-    """count single-page documents with random types and degradations (for benchmarks)."""
+def pages(out: Path, truth_dir: Path, *, seed: int, count: int, dpi: int, max_skew: float,
+          rotations: bool, fmt: str, types: list[str], upright: bool = False) -> list[Path]:
+    """count single-page documents with random types and degradations (for benchmarks).
+    ``upright`` renders the very same pages without their skew and quarter-turns."""
     paths = []
     for i in range(count):
         rng = random.Random(f"{seed}-{i}")
@@ -761,6 +762,8 @@ def pages(out: Path, truth_dir: Path, *, seed: int, count: int, dpi: int, max_sk
         n = 2 if doc_type == "decision" else 1
         degs = [random_degradation(rng, max_skew=max_skew, rotations=rotations)
                 for _ in range(n)]
+        if upright:
+            degs = [replace(d, skew=0.0, rotation=0) for d in degs]
         rendered = make_document(rng, doc_type, dpi=dpi, degradations=degs)
         page_fmt = fmt if n == 1 or fmt in ("tif", "tif-g4", "pdf") else "pdf"
         paths.append(save(rendered, out, truth_dir, f"{seed}-{i:05d}-{doc_type}", page_fmt,
@@ -801,6 +804,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dpi", type=int, default=300)
     p.add_argument("--max-skew", type=float, default=15.0)
     p.add_argument("--rotations", action="store_true", help="also turn some pages 90/180/270")
+    p.add_argument("--upright", action="store_true",
+                   help="the same pages without their skew and turns (a ceiling for OCR)")
     p.add_argument("--format", default="jpg", choices=["jpg", "png", "tif", "tif-g4", "pdf"])
     p.add_argument("--types", default=",".join(TYPES[:5]),
                    help=f"comma-separated, from {', '.join(TYPES)}")
@@ -813,7 +818,7 @@ def main(argv: list[str] | None = None) -> int:
         truth = args.truth or args.out.with_name(args.out.name + "-truth")
         written = pages(args.out, truth, seed=args.seed, count=args.count, dpi=args.dpi,
                         max_skew=args.max_skew, rotations=args.rotations, fmt=args.format,
-                        types=args.types.split(","))
+                        types=args.types.split(","), upright=args.upright)
         print(f"wrote {len(written)} files to {args.out}", file=sys.stderr)
     return 0
 

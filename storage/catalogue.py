@@ -81,6 +81,7 @@ class PageRow(Base):
     hocr_key: Mapped[str] = mapped_column(String(256))
     words_key: Mapped[str] = mapped_column(String(256))
     text_source: Mapped[str] = mapped_column(String(16), default="ocr")
+    rotation_method: Mapped[str] = mapped_column(String(16), default="none")
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     document: Mapped[DocumentRow] = relationship(back_populates="pages")
 
@@ -116,6 +117,7 @@ class PageRecord:
     words_key: str
     text_source: str = "ocr"  # "ocr" | "text_layer"
     needs_review: bool = False
+    rotation_method: str = "none"  # "layout" (text shape) | "osd" (Tesseract) | "none"
 
 
 @dataclass(frozen=True, slots=True)
