@@ -13,7 +13,8 @@ upside down with ``--rotations``) and the very same pages upright. Then, each us
 
 Prints pages per hour, CER and WER (NFC, whitespace folded) for each, and the ratios.
 
-    python bench/ocr.py --seed 3 --count 40 [--rotations] [--workers 2] [--skip-ocrmypdf]
+    python bench/ocr.py --seed 3 --count 40 [--rotations] [--max-skew 15] [--workers 2]
+                        [--skip-ocrmypdf]
 """
 
 from __future__ import annotations
@@ -44,6 +45,23 @@ def score(texts: dict[str, str], truths: dict[str, str]) -> tuple[float, float]:
         c, d = word_errors(texts.get(name, ""), truth)
         ce, ct, we, wt = ce + a, ct + b, we + c, wt + d
     return ce / max(ct, 1), we / max(wt, 1)
+
+
+def sohoa_pdf_bytes(home: Path, tmp: Path) -> int:
+    """Total size of every document exported as a searchable PDF."""
+    from pipeline.config import Settings
+    from pipeline.export import export_pdf
+    from pipeline.runtime import open_runtime
+
+    rt = open_runtime(Settings(home=home))
+    total = 0
+    for doc in rt.catalogue.documents(status="done"):
+        out = tmp / f"{doc.id}.pdf"
+        export_pdf(rt, doc.id, out)
+        total += out.stat().st_size
+        out.unlink()
+    rt.close()
+    return total
 
 
 def run_sohoa(scans: Path, home: Path, workers: int) -> tuple[float, dict[str, str]]:
@@ -88,6 +106,7 @@ def run_ocrmypdf(images: list[Path], tmp: Path, workers: int) -> tuple[float, di
                     "--jobs", str(workers), "--output-type", "pdf", "--quiet", str(src),
                     str(out)], env=ENV, check=True)
     wall = time.perf_counter() - t
+    run_ocrmypdf.sizes = (src.stat().st_size, out.stat().st_size)
     texts = {}
     for i, path in enumerate(images, start=1):
         texts[path.name] = subprocess.run(["pdftotext", "-f", str(i), "-l", str(i), str(out),
@@ -103,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--dpi", type=int, default=300)
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--rotations", action="store_true")
+    ap.add_argument("--max-skew", type=float, default=15.0)
     ap.add_argument("--skip-ocrmypdf", action="store_true")
     ap.add_argument("--keep", type=Path, help="keep the generated pages here")
     args = ap.parse_args(argv)
@@ -113,12 +133,13 @@ def main(argv: list[str] | None = None) -> int:
     tmp = Path(tmp_ctx.name)
     base = args.keep or tmp
     skewed = generate_set(base / "skewed", seed=args.seed, count=args.count, dpi=args.dpi,
-                          rotations=args.rotations)
+                          rotations=args.rotations, max_skew=args.max_skew)
     upright = generate_set(base / "upright", seed=args.seed, count=args.count, dpi=args.dpi,
-                           rotations=args.rotations, upright=True)
+                           rotations=args.rotations, max_skew=args.max_skew, upright=True)
     truths = {p.name: "\n".join(pg["text"] for pg in t["pages"]) for p, t in skewed}
     n_pages = sum(len(t["pages"]) for _, t in skewed)
-    print(f"{args.count} documents, {n_pages} pages, {args.dpi} dpi, skew within ±15°"
+    print(f"{args.count} documents, {n_pages} pages, {args.dpi} dpi, skew within "
+          f"±{args.max_skew:g}°"
           f"{', some turned 90/180/270' if args.rotations else ''}; {args.workers} workers",
           flush=True)
 
@@ -139,6 +160,10 @@ def main(argv: list[str] | None = None) -> int:
         rows.append([name, f"{wall:.1f}", f"{n_pages / wall * 3600:.0f}", f"{cer:.2%}",
                      f"{wer:.2%}"])
     print(table(rows, ["run", "wall s", "pages/hour", "CER", "WER"]))
+    scans_mb = sum(p.stat().st_size for p, _ in skewed) / 1e6
+    print(f"searchable PDFs: sohoa export {sohoa_pdf_bytes(tmp / 'home', tmp) / 1e6:.1f} MB"
+          + (f", OCRmyPDF {run_ocrmypdf.sizes[1] / 1e6:.1f} MB" if not args.skip_ocrmypdf
+             else "") + f" (the scans: {scans_mb:.1f} MB)")
     sohoa = results["sohoa ingest (skewed pages)"][0]
     ceiling = results["ceiling: bare tesseract, upright pages"][0]
     print(f"sohoa / ceiling throughput: {ceiling / sohoa:.2f}×")

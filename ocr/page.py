@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 from ocr.cleanup import red_dropout
@@ -14,6 +15,19 @@ from ocr.engine import Recognized, TesseractEngine
 from ocr.orientation import MIN_LINES, layout_orientation
 
 MIN_ORIENTATION_CONFIDENCE = 2.0  # Tesseract OSD's orient_conf
+MAX_WORK_DPI = 400  # above this a page is worked at WORK_DPI (the original is kept as sent)
+WORK_DPI = 300
+
+
+def working_resolution(image: np.ndarray, dpi: int) -> tuple[np.ndarray, int]:
+    """Pages scanned above 400 dpi are brought to 300 dpi: Tesseract reads no better above
+    that, and a 600-dpi A3 spread is 70 million pixels (bench/memory.py)."""
+    if dpi <= MAX_WORK_DPI:
+        return image, dpi
+    scale = WORK_DPI / dpi
+    small = cv2.resize(image, (round(image.shape[1] * scale), round(image.shape[0] * scale)),
+                       interpolation=cv2.INTER_AREA)
+    return small, WORK_DPI
 
 
 @dataclass(frozen=True, slots=True)

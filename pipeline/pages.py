@@ -13,7 +13,7 @@ import numpy as np
 
 from ocr.engine import TesseractEngine, words_text
 from ocr.hocr import words_to_hocr
-from ocr.page import process_page
+from ocr.page import process_page, working_resolution
 from pipeline.intake import LoadedPage, load_page
 
 JPEG_QUALITY = 80
@@ -54,14 +54,17 @@ class PageOutput:
     needs_review: bool = False  # OCR confidence below the review threshold
 
 
-def encode(image: np.ndarray, *, lossless: bool) -> tuple[bytes, str]:
+def encode(image: np.ndarray, *, bilevel: bool) -> tuple[bytes, str]:
+    """The page image to store: a 1-bit source stays 1-bit (the deskew's grey edges are
+    thresholded away) as PNG; anything else JPEG."""
     from PIL import Image
 
     buf = io.BytesIO()
-    pil = Image.fromarray(image)
-    if lossless:
-        pil.save(buf, format="PNG", optimize=False, compress_level=6)
+    if bilevel:
+        grey = image if image.ndim == 2 else image.mean(axis=2)
+        Image.fromarray(grey >= 128).save(buf, format="PNG", optimize=True)
         return buf.getvalue(), "png"
+    pil = Image.fromarray(image)
     pil.save(buf, format="JPEG", quality=JPEG_QUALITY, optimize=True)
     return buf.getvalue(), "jpg"
 
@@ -70,7 +73,7 @@ def _from_text_layer(task: PageTask, loaded: LoadedPage) -> PageOutput:
     """A page that already carries text: keep it exactly, no OCR."""
     words = loaded.text_words or ()
     h, w = loaded.image.shape[:2]
-    data, ext = encode(loaded.image, lossless=False)
+    data, ext = encode(loaded.image, bilevel=False)
     return PageOutput(
         document_id=task.document_id, number=task.number, image=data, image_ext=ext,
         width=w, height=h, dpi=loaded.dpi, skew_angle=0.0, rotation=0,
@@ -83,13 +86,17 @@ def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
     loaded = load_page(Path(task.path), task.media_type, task.index, max_pixels=task.max_pixels)
     if loaded.text_words:
         return _from_text_layer(task, loaded)
-    result = process_page(loaded.image, dpi=loaded.dpi, engine=engine)
-    data, ext = encode(result.image, lossless=loaded.bilevel)
+    bilevel = loaded.bilevel
+    image, dpi = working_resolution(loaded.image, loaded.dpi)
+    del loaded  # one full-size copy of the page at a time
+    result = process_page(image, dpi=dpi, engine=engine)
+    del image
+    data, ext = encode(result.image, bilevel=bilevel)
     rec = result.recognized
     h, w = result.image.shape[:2]
     return PageOutput(
         document_id=task.document_id, number=task.number, image=data, image_ext=ext,
-        width=w, height=h, dpi=loaded.dpi, skew_angle=round(result.skew_angle, 2),
+        width=w, height=h, dpi=dpi, skew_angle=round(result.skew_angle, 2),
         rotation=result.rotation, rotation_confidence=result.rotation_confidence,
         rotation_method=result.rotation_method,
         ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr,
