@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     psm: int = Field(6, description="Tesseract page segmentation mode (6: one block, read "
                      "row by row; best on forms and registers, see bench/psm.py)")
     max_pixels: int = Field(150_000_000, description="largest page accepted, in pixels")
+    page_timeout: float = Field(600.0, description="seconds a page may take before its "
+                                "worker is stopped; twice alone and the file is rejected")
     review_confidence: float = Field(60.0, description="pages whose mean OCR word confidence "
                                      "(0-100) is below this are marked for review")
 

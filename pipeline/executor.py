@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import time
 from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
@@ -33,11 +34,27 @@ class EngineOptions:
 
 
 class WorkerCrashed(Exception):
-    """The worker process running this page died each time it was tried."""
+    """The worker process running this page died (or hung) each time it was tried alone."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message, timed_out)
+        self.timed_out = timed_out
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 class WorkerInitFailed(Exception):
-    """A worker could not start its engine: nothing will run, the batch must stop."""
+    """A worker could not start its engine: nothing will run, the batch must stop. ``error``
+    is the cause already translated (a pipeline error survives the trip between processes;
+    the original exception's chain does not)."""
+
+    def __init__(self, message: str, error: BaseException | None = None) -> None:
+        super().__init__(message, error)
+        self.error = error
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 _init_error: BaseException | None = None
@@ -57,20 +74,24 @@ def _init_worker(options: EngineOptions) -> None:
                                   tessdata=Path(options.tessdata) if options.tessdata else None,
                                   psm=options.psm)
     except BaseException as exc:  # noqa: BLE001 - reported through every task
-        _init_error = exc
+        from pipeline.errors import translate
+
+        _init_error = translate(exc)
 
 
 def _run(task: PageTask) -> PageOutput:
     if _init_error is not None:
-        raise WorkerInitFailed(f"the OCR engine could not start: {_init_error}") from _init_error
+        raise WorkerInitFailed(f"the OCR engine could not start: {_init_error}", _init_error)
     assert _engine is not None, "worker not initialised"
     return run_page(task, _engine)
 
 
 class LocalExecutor:
-    def __init__(self, *, workers: int, options: EngineOptions) -> None:
+    def __init__(self, *, workers: int, options: EngineOptions,
+                 page_timeout: float = 600.0) -> None:
         self.workers = workers
         self.options = options
+        self.page_timeout = page_timeout  # from submission; a hung engine is killed after it
         self._ctx = multiprocessing.get_context("forkserver")
         self._pool: ProcessPoolExecutor | None = None
 
@@ -90,6 +111,8 @@ class LocalExecutor:
         source = iter(tasks)
         limit = self.workers * 2
         inflight: dict[Future, PageTask] = {}
+        started: dict[Future, float] = {}
+        timed_out: set[tuple[str, int]] = set()
         crashes: dict[tuple[str, int], int] = {}
         suspects: deque[PageTask] = deque()
         exhausted = isolated = False
@@ -99,7 +122,8 @@ class LocalExecutor:
                 if suspects:
                     if not inflight:
                         task = suspects.popleft()
-                        inflight[self._pool.submit(_run, task)] = task
+                        fut = self._pool.submit(_run, task)
+                        inflight[fut], started[fut] = task, time.monotonic()
                         isolated = True
                 else:
                     isolated = False
@@ -108,26 +132,44 @@ class LocalExecutor:
                         if task is None:
                             exhausted = True
                             break
-                        inflight[self._pool.submit(_run, task)] = task
+                        fut = self._pool.submit(_run, task)
+                        inflight[fut], started[fut] = task, time.monotonic()
                 if not inflight:
                     return
-                done, _ = wait(inflight, return_when=FIRST_COMPLETED)
+                oldest = min(started[f] for f in inflight)
+                done, _ = wait(inflight, return_when=FIRST_COMPLETED,
+                               timeout=max(0.1, oldest + self.page_timeout - time.monotonic()))
+                if not done:  # a page ran past its deadline: kill the workers, as a crash
+                    now = time.monotonic()
+                    for fut, task in inflight.items():
+                        if now - started[fut] > self.page_timeout:
+                            timed_out.add((task.document_id, task.index))
+                    log.warning("a page ran longer than %.0f s; stopping its worker",
+                                self.page_timeout)
+                    self._kill_workers()
+                    continue
                 broken = False
                 for fut in done:
                     task = inflight.pop(fut)
+                    del started[fut]
                     try:
                         outcome: PageOutput | BaseException = fut.result()
                     except BrokenProcessPool:
                         broken = True
                         key = (task.document_id, task.index)
-                        if isolated:
+                        if isolated or key in timed_out:  # this page's own doing
                             crashes[key] = crashes.get(key, 0) + 1
                         if crashes.get(key, 0) < MAX_CRASHES:
                             suspects.append(task)
                             continue
-                        outcome = WorkerCrashed(
-                            f"the OCR worker died {crashes[key]} times on this page "
-                            f"(killed, out of memory, or an engine crash)")
+                        if key in timed_out:
+                            outcome = WorkerCrashed(
+                                f"the page took longer than {self.page_timeout:.0f} s each "
+                                f"time it was tried (the engine hung on it)", True)
+                        else:
+                            outcome = WorkerCrashed(
+                                f"the OCR worker died {crashes[key]} times on this page "
+                                f"(killed, out of memory, or an engine crash)")
                     except WorkerInitFailed:
                         raise
                     except Exception as exc:  # the task's own error, raised in the worker
@@ -136,13 +178,23 @@ class LocalExecutor:
                 if broken:
                     for fut, task in list(inflight.items()):  # went down with the pool
                         suspects.append(task)
-                        del inflight[fut]
+                        del inflight[fut], started[fut]
                     isolated = False
                     log.warning("a worker process died; restarting the pool and re-running "
                                 "%d page(s) one at a time", len(suspects))
                     self._pool.shutdown(wait=False, cancel_futures=True)
                     self._pool = self._new_pool()
+        except BaseException:
+            self._kill_workers()  # stopping on an error: do not wait for running pages
+            raise
         finally:
             if self._pool is not None:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
+
+    def _kill_workers(self) -> None:
+        pool = self._pool
+        if pool is None:
+            return
+        for proc in list(getattr(pool, "_processes", {}).values()):  # CPython's pool internals
+            proc.kill()

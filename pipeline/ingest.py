@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -28,6 +29,7 @@ from pipeline.pages import PageOutput, PageTask
 from pipeline.runtime import Runtime
 from search.index import IndexedPage
 from storage.catalogue import DocumentRecord, PageRecord, RejectionRecord
+from storage.errors import ObjectMissing, StorageError
 from storage.objects import sharded
 
 log = logging.getLogger(__name__)
@@ -84,15 +86,21 @@ def page_key(doc_id: str, number: int, ext: str) -> str:
 
 
 def expand(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named, and files under folders named (recursively, sorted, hidden ones skipped)."""
+    """Files named, and files under folders named (recursively, sorted, hidden ones skipped).
+    A folder that cannot be read is yielded itself, so that it is reported, not skipped."""
     for path in paths:
-        if path.is_dir():
-            for child in sorted(path.rglob("*")):
-                rel = child.relative_to(path).parts
-                if child.is_file() and not any(part.startswith(".") for part in rel):
-                    yield child
-        else:
+        if not path.is_dir():
             yield path
+            continue
+        unreadable: list[Path] = []
+        found: list[Path] = []
+        on_error = unreadable.append
+        for folder, dirs, files in os.walk(path, onerror=lambda e, add=on_error: add(
+                Path(e.filename))):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            found += [Path(folder, f) for f in files if not f.startswith(".")]
+        yield from sorted(found)
+        yield from sorted(unreadable)
 
 
 def check_engine(options: EngineOptions) -> None:
@@ -130,35 +138,57 @@ class Ingestion:
         self.work_dir = s.home / "work"  # scratch: repaired copies, removed when done
         self._docs: dict[str, _Doc] = {}
         self._seen: dict[str, FileReport] = {}
+        self._waiting: dict[str, list[str]] = {}  # sha256 -> copies met while it processes
 
     # -------------------------------------------------------------------------- reporting
     def _report(self, report: FileReport) -> None:
         self.reports.append(report)
         self.on_report(report)
 
-    def _quarantine(self, path: Path, sha256: str, display: str, err: SohoaError) -> str:
+    def _quarantine(self, path: Path, sha256: str, display: str, err: SohoaError, *,
+                    stored: str | None = None) -> str | None:
+        """Keep the file as it was sent under quarantine/<sha256>/file/, with reason.json
+        beside it: copied from the source, or from the stored original when the source is
+        gone. Returns the copy's key (None when no copy could be made, which reason.json
+        then says)."""
         base = f"quarantine/{sha256}"
-        key = f"{base}/{safe_name(path.name)}"
+        key: str | None = f"{base}/file/{safe_name(path.name)}"
         try:
             self.rt.store.put_file(key, path)
-        except OSError:  # unreadable now: keep the reason at least
-            key = f"{base}/reason.json"
+        except (OSError, StorageError):
+            try:
+                if stored is None:
+                    raise ObjectMissing("no stored copy")
+                self.rt.store.copy(stored, key)
+            except StorageError:
+                key = None
         self.rt.store.put(f"{base}/reason.json", json.dumps(
-            {"file": display, "sha256": sha256, **err.to_dict()},
+            {"file": display, "sha256": sha256, **err.to_dict(),
+             "copy": key or "none: the file could no longer be read"},
             ensure_ascii=False, indent=1).encode())
         self.rt.catalogue.record_rejection(RejectionRecord(
             sha256=sha256, filename=path.name, source_path=display, code=err.code,
-            message=err.message, quarantine_key=key))
+            message=err.message, quarantine_key=key or f"{base}/reason.json"))
         return key
 
     def _reject(self, path: Path, display: str, sha256: str | None, err: SohoaError,
-                pages: int = 0) -> FileReport:
+                pages: int = 0, *, stored: str | None = None) -> FileReport:
         if sha256 is not None:
-            self._quarantine(path, sha256, display, err)
+            self._quarantine(path, sha256, display, err, stored=stored)
         report = FileReport(display, "rejected", None, pages, err.to_dict(), sha256)
         log.info("rejected %s: %s (%s)", display, err.message, err.code)
         self._report(report)
         return report
+
+    def _settle_waiting(self, sha256: str) -> None:
+        """Copies of a file met while it was still processing get its final outcome now."""
+        final = self._seen[sha256]
+        for display in self._waiting.pop(sha256, []):
+            if final.status == "rejected":
+                self._report(FileReport(display, "rejected", None, 0, final.error, sha256))
+            else:
+                self._report(FileReport(display, "duplicate", final.document_id, final.pages,
+                                        None, sha256))
 
     # ------------------------------------------------------------------------------ intake
     def _tasks(self, files: list[Path]) -> Iterator[PageTask]:
@@ -180,9 +210,14 @@ class Ingestion:
 
     def _admit(self, path: Path) -> Source | None:
         """Hash and check one file. A duplicate or a rejected file is reported and None
-        returned; otherwise the original is stored, the document recorded as processing,
-        and its Source returned."""
+        returned; otherwise the original is stored (and checked to be the content that was
+        hashed), the document recorded as processing, and its Source returned."""
         display = str(path)
+        if path.is_dir():  # only an unreadable folder comes here (see expand)
+            self._report(FileReport(display, "rejected", error=BadInput(
+                "the folder cannot be read (permissions?): its files were not ingested",
+                code="unreadable_folder").to_dict()))
+            return None
         if not path.exists():
             self._report(FileReport(display, "rejected", error=BadInput(
                 "no such file or folder", code="missing_file").to_dict()))
@@ -196,7 +231,9 @@ class Ingestion:
             return None
         first = self._seen.get(sha256)
         if first is not None:  # the same content earlier in this batch
-            if first.status == "rejected":
+            if first.status == "processing":
+                self._waiting.setdefault(sha256, []).append(display)
+            elif first.status == "rejected":
                 self._report(FileReport(display, "rejected", None, 0, first.error, sha256))
             else:
                 self._report(FileReport(display, "duplicate", first.document_id, first.pages,
@@ -214,9 +251,24 @@ class Ingestion:
         except BadInput as err:
             self._seen[sha256] = self._reject(path, display, sha256, err)
             return None
+        except (OSError, ValueError, RuntimeError, EOFError) as exc:  # a reader gave up
+            err = BadInput(f"the file could not be read: {exc}", code="unreadable_content")
+            self._seen[sha256] = self._reject(path, display, sha256, err)
+            return None
         doc_id = document_id(sha256)
         original = sharded("originals", sha256)
         self.rt.store.put_file(original, path)
+        if self.rt.store.sha256(original) != sha256:
+            self.rt.store.delete(original)
+            err = BadInput("the file changed while it was being read (still being written or "
+                           "copied?): ingest it again once it is complete", code="file_changed")
+            self._seen[sha256] = self._reject(path, display, sha256, err)
+            return None
+        # Pages are read from the stored copy (the content that was hashed), or from the
+        # repaired copy of a damaged PDF; from the source only when the store is remote.
+        stored = self.rt.store.local_path(original)
+        if source.read_path is None and stored is not None:
+            source = replace(source, read_path=stored)
         self.rt.catalogue.start_document(DocumentRecord(
             id=doc_id, sha256=sha256, filename=path.name, source_path=display,
             media_type=source.media_type, size=size, original_key=original,
@@ -231,7 +283,8 @@ class Ingestion:
         if isinstance(exc, BadInput):
             return BadInput(f"page {number}: {exc.message}", code=exc.code)
         if isinstance(exc, WorkerCrashed):
-            return BadInput(f"page {number}: {exc}", code="engine_crash")
+            return BadInput(f"page {number}: {exc}",
+                            code="page_timeout" if exc.timed_out else "engine_crash")
         if isinstance(exc, OcrFailed):
             return BadInput(f"page {number}: {exc}", code="ocr_failed")
         err = translate(exc)
@@ -278,15 +331,19 @@ class Ingestion:
 
     def _finish(self, doc_id: str, doc: _Doc) -> None:
         src = doc.source
-        if src.read_path is not None:
+        original = sharded("originals", src.sha256)
+        if src.read_path is not None and src.read_path.parent == self.work_dir:
             src.read_path.unlink(missing_ok=True)
         if doc.error is not None:
-            for key in doc.keys + [sharded("originals", src.sha256)]:
+            # Quarantine first (from the stored original if the source is gone), then clear
+            # every derived object, including any left by an earlier interrupted attempt.
+            self._seen[src.sha256] = self._reject(src.path, doc.display, src.sha256, doc.error,
+                                                  src.page_count, stored=original)
+            for key in [*self.rt.store.keys(f"pages/{doc_id}"), original]:
                 self.rt.store.delete(key)
             self.rt.index.delete_document(doc_id)
             self.rt.catalogue.remove_document(doc_id)
-            self._seen[src.sha256] = self._reject(src.path, doc.display, src.sha256, doc.error,
-                                                  src.page_count)
+            self._settle_waiting(src.sha256)
             return
         texts = [doc.texts[n] for n in sorted(doc.texts)]
         result = classify(texts)
@@ -296,22 +353,26 @@ class Ingestion:
                                           type_confidence=result.confidence,
                                           fields=result.fields, dossier_code=result.dossier_code,
                                           page_count=len(texts))
+        if self.rt.catalogue.clear_rejection(src.sha256) is not None:
+            for key in list(self.rt.store.keys(f"quarantine/{src.sha256}")):
+                self.rt.store.delete(key)  # rejected before, processed now
         report = FileReport(doc.display, "done", doc_id, len(texts), None, src.sha256, src.note)
         self._seen[src.sha256] = report
         self._report(report)
+        self._settle_waiting(src.sha256)
 
     # --------------------------------------------------------------------------------- run
     def run(self, paths: Iterable[Path]) -> list[FileReport]:
         check_engine(self.options)
-        executor = LocalExecutor(workers=self.workers, options=self.options)
+        executor = LocalExecutor(workers=self.workers, options=self.options,
+                                 page_timeout=self.rt.settings.page_timeout)
         try:
             executor.run(self._tasks(list(expand(paths))), self._on_result)
         except SohoaError:
             raise
         except WorkerInitFailed as exc:
-            cause = exc.__cause__ or exc
-            err = translate(cause)
-            raise type(err)(f"{exc}", code=err.code) from exc
+            err = translate(exc.error) if exc.error is not None else SohoaError(str(exc))
+            raise type(err)(str(exc), code=err.code) from exc
         except Exception as exc:
             raise translate(exc) from exc
         return self.reports

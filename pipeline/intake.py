@@ -196,18 +196,18 @@ def _validate_image(path: Path, *, max_pixels: int) -> int:
     """Decode every frame once (cheap beside OCR) so that damage is found before any work."""
     img = _open_image(path, max_pixels)
     with img:
-        count = getattr(img, "n_frames", 1)
-        for i in range(count):
-            try:
+        try:
+            count = img.n_frames if hasattr(type(img), "n_frames") else 1
+            for i in range(count):
                 img.seek(i)
                 _check_pixels(img.width, img.height, max_pixels, i + 1)
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore")
                     img.load()
-            except BadInput:
-                raise
-            except Exception as exc:
-                raise _image_error(exc) from exc
+        except BadInput:
+            raise
+        except Exception as exc:  # a frame list pointing past the end, bad data, …
+            raise _image_error(exc) from exc
     return count
 
 
@@ -390,13 +390,28 @@ def load_pdf_page(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
     return _rasterise(path, index, max_pixels=max_pixels)
 
 
+RENDER_TIMEOUT = 300  # seconds for pdftoppm to render one page
+
+
+def _page_pixels(path: Path, index: int, dpi: int) -> tuple[int, int]:
+    """The pixel size a page renders to at ``dpi``, from its crop box, before rendering."""
+    with _open_pdf(path) as pdf:
+        page = pdf.pages[index]
+        box = [float(v) for v in page.obj.get("/CropBox", page.mediabox)]
+        unit = float(page.obj.get("/UserUnit", 1.0))
+    scale = dpi / 72.0 * unit
+    return round(abs(box[2] - box[0]) * scale), round(abs(box[3] - box[1]) * scale)
+
+
 def _rasterise(path: Path, index: int, *, max_pixels: int, dpi: int = DEFAULT_DPI) -> LoadedPage:
     from pdf2image import convert_from_path
     from pdf2image.exceptions import PDFInfoNotInstalledError
 
+    _check_pixels(*_page_pixels(path, index, dpi), max_pixels, index + 1)
     try:
         images = convert_from_path(str(path), dpi=dpi, first_page=index + 1,
-                                   last_page=index + 1, grayscale=False)
+                                   last_page=index + 1, grayscale=False,
+                                   timeout=RENDER_TIMEOUT)
     except PDFInfoNotInstalledError as exc:
         from pipeline.errors import DependencyMissing
 

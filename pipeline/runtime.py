@@ -53,8 +53,13 @@ def _index(settings: Settings) -> SearchIndex:
 
 
 def _catalogue(settings: Settings) -> Catalogue:
+    from sqlalchemy.exc import ArgumentError
+
     try:
         return Catalogue(settings.catalogue_url)
+    except ArgumentError as exc:
+        raise ConfigError(f"SOHOA_DATABASE_URL is not a database URL SQLAlchemy knows "
+                          f"({exc}); e.g. postgresql+psycopg://user@host/db") from exc
     except ModuleNotFoundError as exc:
         raise DependencyMissing(f"the database driver for {settings.catalogue_url.split(':')[0]} "
                                 f"is not installed: {exc}") from exc

@@ -244,6 +244,16 @@ class Catalogue:
             s.flush()
             return RejectionRecord(**{n: getattr(row, n) for n in _names(RejectionRecord)})
 
+    def clear_rejection(self, sha256: str) -> RejectionRecord | None:
+        """Forget a rejection (the file has since been processed); returns what was removed."""
+        with self._guard(), self._session() as s, s.begin():
+            row = s.get(RejectionRow, sha256)
+            if row is None:
+                return None
+            rec = RejectionRecord(**{n: getattr(row, n) for n in _names(RejectionRecord)})
+            s.delete(row)
+            return rec
+
     def rejections(self) -> list[RejectionRecord]:
         with self._session() as s:
             rows = s.scalars(select(RejectionRow).order_by(RejectionRow.last_seen.desc()))

@@ -40,6 +40,11 @@ class ObjectStore(Protocol):
 
     def sha256(self, key: str) -> str: ...
 
+    def copy(self, src: str, dst: str) -> None: ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A filesystem path to read the object from in place, when the store has one."""
+
 
 class LocalObjectStore:
     def __init__(self, root: Path) -> None:
@@ -94,6 +99,15 @@ class LocalObjectStore:
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
+
+    def copy(self, src: str, dst: str) -> None:
+        source = self.path(src)
+        if not source.is_file():
+            raise ObjectMissing(f"no object {src}")
+        self.put_file(dst, source)
+
+    def local_path(self, key: str) -> Path | None:
+        return self.path(key)
 
     def keys(self, prefix: str = "") -> Iterator[str]:
         base = self.path(prefix) if prefix else self.root

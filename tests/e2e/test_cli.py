@@ -65,7 +65,7 @@ def test_bad_files_are_rejected_with_a_code_and_kept_in_quarantine(batch):
         r = by_name[name]
         assert r["status"] == "rejected" and r["document_id"] is None
         assert r["error"]["code"] == code and r["error"]["message"]
-        kept = batch["home"] / "objects" / "quarantine" / r["sha256"] / name
+        kept = batch["home"] / "objects" / "quarantine" / r["sha256"] / "file" / name
         assert kept.read_bytes() == (BAD / name).read_bytes()
     listed = lines(sohoa(batch["home"], "rejections", "--json"))
     assert {Path(x["file"]).name: x["code"] for x in listed} == expected

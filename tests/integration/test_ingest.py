@@ -65,8 +65,12 @@ def test_a_bad_page_rejects_its_file_and_leaves_nothing_behind(runtime, tmp_path
     inbox.mkdir()
     shutil.copy(SAMPLE, inbox / "good.jpg")
     _pdf_with_a_huge_second_page(inbox / "two-pages.pdf")
+    shutil.copy(inbox / "two-pages.pdf", inbox / "zz-copy-of-two-pages.pdf")
     runtime.settings.max_pixels = 50_000_000
     reports = {r.file.split("/")[-1]: r for r in Ingestion(runtime, workers=1).run([inbox])}
+    # the copy met while the first was still processing gets the first's final outcome
+    assert reports["zz-copy-of-two-pages.pdf"].status == "rejected"
+    assert reports["zz-copy-of-two-pages.pdf"].error["code"] == "too_many_pixels"
     bad = reports["two-pages.pdf"]
     assert bad.status == "rejected" and bad.error["code"] == "too_many_pixels", bad
     assert bad.error["message"].startswith("page 2")
@@ -79,3 +83,20 @@ def test_a_bad_page_rejects_its_file_and_leaves_nothing_behind(runtime, tmp_path
     assert runtime.catalogue.get_document(document_id(bad.sha256)) is None
     assert runtime.index.count() == 1
     assert [r.code for r in runtime.catalogue.rejections()] == ["too_many_pixels"]
+
+
+def test_a_file_rejected_before_and_processed_now_leaves_no_rejection(runtime, tmp_path):
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    shutil.copy(SAMPLE, inbox / "reason.json.jpg")
+    runtime.settings.max_pixels = 1_000_000  # too small for the scan: rejected
+    first = Ingestion(runtime, workers=1).run([inbox])[0]
+    assert first.status == "rejected" and first.error["code"] == "too_many_pixels"
+    kept = list(runtime.store.keys(f"quarantine/{first.sha256}"))
+    assert f"quarantine/{first.sha256}/file/reason.json.jpg" in kept
+    assert f"quarantine/{first.sha256}/reason.json" in kept
+    runtime.settings.max_pixels = 150_000_000  # the limit raised by the operator
+    second = Ingestion(runtime, workers=1).run([inbox])[0]
+    assert second.status == "done"
+    assert runtime.catalogue.rejections() == []
+    assert list(runtime.store.keys(f"quarantine/{first.sha256}")) == []

@@ -22,9 +22,9 @@ def _tasks(names, pages=2):
             for name in names for i in range(pages)]
 
 
-def _run(tasks, workers=2):
+def _run(tasks, workers=2, **kwargs):
     results = {}
-    ex.LocalExecutor(workers=workers, options=OPTIONS).run(
+    ex.LocalExecutor(workers=workers, options=OPTIONS, **kwargs).run(
         tasks, lambda t, out: results.setdefault((t.document_id, t.number), out))
     return results
 
@@ -51,8 +51,20 @@ def test_a_page_that_kills_its_worker_is_isolated_and_the_rest_completes(fault_i
     assert all(isinstance(v, PageOutput) for v in innocent)
 
 
+def test_a_page_that_hangs_is_stopped_and_the_rest_completes(fault_injection):
+    results = _run(_tasks(["a", "hang", "b"], pages=1), page_timeout=2.0)
+    assert len(results) == 3
+    hung = results[("hang", 1)]
+    assert isinstance(hung, ex.WorkerCrashed) and hung.timed_out
+    assert isinstance(results[("a", 1)], PageOutput)
+    assert isinstance(results[("b", 1)], PageOutput)
+
+
 def test_an_engine_that_cannot_start_stops_the_run():
     # The real initializer and a real Tesseract asked for a language that is not installed.
+    from pipeline.errors import DependencyMissing
+
     broken = ex.EngineOptions("xyz", None, 3)
-    with pytest.raises(ex.WorkerInitFailed, match="xyz"):
+    with pytest.raises(ex.WorkerInitFailed, match="xyz") as info:
         ex.LocalExecutor(workers=2, options=broken).run(_tasks(["a"]), lambda t, out: None)
+    assert isinstance(info.value.error, DependencyMissing)  # exit status 4, not 1

@@ -70,6 +70,25 @@ def test_pixel_limit(tmp_path):
     assert _inspect(path, max_pixels=6_000_001).page_count == 1
 
 
+def test_a_multipage_tiff_cut_short_is_rejected_not_raised(tmp_path):
+    src = (SCANS / "register-book-3-pages-fax-g4.tif").read_bytes()
+    path = tmp_path / "cut.tif"
+    path.write_bytes(src[: len(src) // 2])  # later frames point past the end
+    assert _code(path) in {"truncated_file", "corrupt_image"}
+
+
+def test_a_huge_vector_pdf_page_is_refused_before_rendering(tmp_path):
+    from pipeline.intake import load_page
+
+    pdf = pikepdf.new()
+    pdf.add_blank_page(page_size=(80 * 72, 80 * 72))  # 80 x 80 inches, no image
+    path = tmp_path / "poster.pdf"
+    pdf.save(path)
+    with pytest.raises(BadInput) as info:
+        load_page(path, "application/pdf", 0, max_pixels=LIMIT)
+    assert info.value.code == "too_many_pixels"
+
+
 def test_extension_that_lies_is_read_by_content(tmp_path):
     path = _save(tmp_path, "scan.pdf", Image.new("L", (300, 400), 255), format="PNG")
     source = _inspect(path)
