@@ -5,7 +5,8 @@ committed samples once per setting, one setting per worker process; prints CER, 
 A setting is a page segmentation mode and Tesseract variables, e.g. ``6`` or
 ``6:thresholding_method=0``. Forms and register tables are read row by row; the automatic
 mode (3) splits a row's widely spaced fields into column blocks and reads them out of order.
-thresholding_method 0 is Otsu over the whole page, 2 is Sauvola's local threshold.
+thresholding_method 0 forces Otsu over the whole page, 2 forces Sauvola's local threshold;
+without it sohoa chooses per page (ocr.page.needs_local_threshold).
 
     python bench/psm.py --seed 3 --count 20 [--modes 3,6:thresholding_method=0,6]
 """
@@ -51,7 +52,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seed", type=int, default=3)
     ap.add_argument("--count", type=int, default=20)
-    ap.add_argument("--modes", default="3,4,6:thresholding_method=0,6",
+    ap.add_argument("--modes", default="3,6:thresholding_method=0,6:thresholding_method=2,6",
                     help="comma-separated PSM[:var=value+var=value]")
     ap.add_argument("--workers", type=int, default=2)
     args = ap.parse_args(argv)

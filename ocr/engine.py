@@ -22,10 +22,8 @@ TESSDATA_CANDIDATES = (
 )
 
 
-# Sauvola's local thresholding: Tesseract's default global Otsu turns a dark or unevenly lit
-# page into solid ink (one generated page: CER 90% with Otsu, 1.6% with Sauvola; bench/psm.py
-# measures whole sets).
-DEFAULT_VARIABLES = {"thresholding_method": "2"}
+DEFAULT_VARIABLES: dict[str, str] = {}
+OTSU, SAUVOLA = "0", "2"  # Tesseract's thresholding_method values
 
 
 class EngineUnavailable(Exception):
@@ -115,11 +113,15 @@ class TesseractEngine:
                 raise EngineUnavailable(f"Tesseract has no setting {name!r}")
         self._osd = None
 
-    def recognize(self, image: np.ndarray, *, dpi: int) -> Recognized:
+    def recognize(self, image: np.ndarray, *, dpi: int, local_threshold: bool = False) -> Recognized:
+        """Read a grey page. ``local_threshold`` uses Sauvola's local threshold instead of
+        Tesseract's global Otsu (see ocr.page.needs_local_threshold)."""
         from PIL import Image
 
         t = self._t
         api = self._api
+        if "thresholding_method" not in self.variables:
+            api.SetVariable("thresholding_method", SAUVOLA if local_threshold else OTSU)
         try:
             api.SetImage(Image.fromarray(image))
             api.SetSourceResolution(int(dpi))
