@@ -3,7 +3,7 @@
 The whole page stage (deskew, orientation, red dropout, OCR) runs on generated pages and the
 committed samples once per setting, one setting per worker process; prints CER, WER and time.
 A setting is a page segmentation mode and Tesseract variables, e.g. ``6`` or
-``6:thresholding_method=0``. Forms and register tables are read row by row; the automatic
+``6:thresholding_method=0``, or ``6:lang=Vietnamese/eng`` for other models (``/`` for ``+``). Forms and register tables are read row by row; the automatic
 mode (3) splits a row's widely spaced fields into column blocks and reads them out of order.
 thresholding_method 0 forces Otsu over the whole page, 2 forces Sauvola's local threshold;
 without it sohoa chooses per page (ocr.page.needs_local_threshold).
@@ -34,7 +34,8 @@ def run(job: tuple[str, list[tuple[str, dict]]]) -> tuple[str, float, float, flo
     mode, pairs = job
     psm, _, rest = mode.partition(":")
     variables = dict(kv.split("=", 1) for kv in rest.split("+") if kv)
-    engine = TesseractEngine(psm=int(psm), variables=variables)
+    languages = variables.pop("lang", "vie+eng").replace("/", "+")
+    engine = TesseractEngine(psm=int(psm), variables=variables, languages=languages)
     ce = ct = we = wt = pages = 0
     t0 = time.perf_counter()
     for path, truth in pairs:
