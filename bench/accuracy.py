@@ -16,31 +16,16 @@ import json
 import sys
 import tempfile
 import time
-import unicodedata
 from pathlib import Path
 
-from rapidfuzz.distance import Levenshtein
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
+from bench.common import ROOT  # noqa: E402
+from bench.common import char_errors as cer  # noqa: E402
+from bench.common import word_errors as wer  # noqa: E402
 from pipeline.config import Settings  # noqa: E402
 from pipeline.ingest import Ingestion  # noqa: E402
 from pipeline.runtime import open_runtime  # noqa: E402
-
-
-def normalise(text: str) -> str:
-    return " ".join(unicodedata.normalize("NFC", text).split())
-
-
-def cer(ocr: str, truth: str) -> tuple[int, int]:
-    a, b = normalise(ocr), normalise(truth)
-    return Levenshtein.distance(a, b), len(b)
-
-
-def wer(ocr: str, truth: str) -> tuple[int, int]:
-    a, b = normalise(ocr).split(), normalise(truth).split()
-    return Levenshtein.distance(a, b), len(b)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ocr.ink import text_ink
+
 WORK_WIDTH = 1400  # pixels across the long side of the working copy
 MAX_POINTS = 120_000
 
@@ -44,33 +46,16 @@ def to_gray(image: np.ndarray) -> np.ndarray:
     return cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
 
 
-def ink_points(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """Coordinates (x, y) of dark ink on a background-normalised working copy, and the scale
-    from the original to the working copy."""
-    h, w = gray.shape
-    scale = min(1.0, WORK_WIDTH / max(h, w))
-    small = cv2.resize(gray, (round(w * scale), round(h * scale)),
-                       interpolation=cv2.INTER_AREA) if scale < 1 else gray
-    # Flatten uneven light: divide by a blurred background (closing removes the text).
-    k = max(15, (min(small.shape) // 40) | 1)
-    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE,
-                                  cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    norm = cv2.divide(small, background, scale=255)
-    _, ink = cv2.threshold(norm, 0, 255, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    # Large blobs (seals, photos, borders) say little about text lines: keep small components.
-    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    limit = max(small.shape) / 12
-    keep = (stats[:, cv2.CC_STAT_WIDTH] < limit) & (stats[:, cv2.CC_STAT_HEIGHT] < limit)
-    keep &= stats[:, cv2.CC_STAT_AREA] >= 3
-    keep[0] = False
-    ys, xs = np.nonzero(keep[labels])
+def ink_points(gray: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Coordinates (x, y) of character ink on a working copy, dithered, at most MAX_POINTS."""
+    ys, xs = np.nonzero(text_ink(gray, work_size=WORK_WIDTH, max_blob=1 / 12, min_area=3))
     if len(xs) > MAX_POINTS:
         step = len(xs) // MAX_POINTS + 1
         xs, ys = xs[::step], ys[::step]
     # Dither by up to half a pixel: on the integer grid the unrotated profile is artificially
     # sharp (every point falls exactly on a bin), which pulls small angles to 0.
     jitter = np.random.default_rng(len(xs)).uniform(-0.5, 0.5, size=(2, len(xs)))
-    return (xs + jitter[0]).astype(np.float32), (ys + jitter[1]).astype(np.float32), scale
+    return (xs + jitter[0]).astype(np.float32), (ys + jitter[1]).astype(np.float32)
 
 
 def _scores(u: np.ndarray, v: np.ndarray, angles: np.ndarray, bin_size: float) -> np.ndarray:
@@ -104,7 +89,7 @@ def _search(u: np.ndarray, v: np.ndarray, max_angle: float) -> tuple[float, floa
 
 
 def estimate_skew(image: np.ndarray, *, max_angle: float = 15.0) -> SkewEstimate:
-    xs, ys, _ = ink_points(to_gray(image))
+    xs, ys = ink_points(to_gray(image))
     if len(xs) < 200:
         return SkewEstimate(0.0, 0.0)
     # Rows level (upright or upside down) and columns level (turned a quarter).

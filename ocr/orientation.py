@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
+
+from ocr.ink import text_ink
 
 WORK_SIZE = 1600
 MIN_SCORE = 0.15
@@ -34,28 +35,10 @@ class LayoutOrientation:
         return abs(self.score) >= MIN_SCORE and self.lines >= MIN_LINES
 
 
-def _ink(gray: np.ndarray) -> np.ndarray:
-    h, w = gray.shape
-    scale = min(1.0, WORK_SIZE / max(h, w))
-    small = cv2.resize(gray, None, fx=scale, fy=scale, interpolation=cv2.INTER_AREA) \
-        if scale < 1 else gray
-    k = max(15, (min(small.shape) // 40) | 1)
-    background = cv2.morphologyEx(small, cv2.MORPH_CLOSE,
-                                  cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-    norm = cv2.divide(small, background, scale=255)
-    _, ink = cv2.threshold(norm, 0, 1, cv2.THRESH_BINARY_INV | cv2.THRESH_OTSU)
-    # Characters only: no seals, rules or photos, no specks.
-    _, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    limit = max(small.shape) / 25
-    keep = (stats[:, cv2.CC_STAT_WIDTH] < limit) & (stats[:, cv2.CC_STAT_HEIGHT] < limit)
-    keep &= stats[:, cv2.CC_STAT_AREA] >= 4
-    keep[0] = False
-    return keep[labels]
-
-
 def up_down_score(gray: np.ndarray) -> tuple[float, int]:
     """(score, lines) for a level page read along its rows: > 0 upright, < 0 upside down."""
-    rows = _ink(gray).sum(axis=1).astype(np.float64)
+    rows = text_ink(gray, work_size=WORK_SIZE, max_blob=1 / 25, min_area=4).sum(axis=1)
+    rows = rows.astype(np.float64)
     if rows.max() <= 0:
         return 0.0, 0
     on = rows > 0.02 * rows.max()
