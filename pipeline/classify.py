@@ -1,8 +1,8 @@
-"""A first document-type classification and the fields that rules read reliably.
+"""Document types: a learned model (pipeline/doctype.py) checked by title rules.
 
-Rules look for each type's title phrases in the folded text (marks removed, đ→d), weighing
-the top of the first page, where titles stand, above the body. A learned model and the full
-field set per type come later (issue 4); this is the honest baseline they must beat.
+The rules look for each type's title phrases in the folded text (marks removed, đ→d),
+weighing the top of the first page, where titles stand. The model decides; when the rules
+see a clear title of another type, the document goes to review instead of being trusted.
 """
 
 from __future__ import annotations
@@ -45,8 +45,31 @@ TITLE_LINES = 12
 class Classification:
     type: str
     confidence: float  # 0..1
-    fields: dict = field(default_factory=dict)
-    dossier_code: str | None = None
+    method: str = "rules"  # "rules" | "model" | "model, title disagrees"
+    probabilities: dict = field(default_factory=dict)
+
+
+MIN_TEXT = 20  # characters; less is not a document anyone can classify
+
+
+def classify_document(pages: list[str], model=None) -> Classification:
+    """The type of a document from its pages' text: the model's, unless there is no model
+    (rules alone) or the rules read a clear title of another type (then confidence is capped
+    below any review threshold worth having, so a clerk looks)."""
+    rules = classify(pages)
+    text = "\n".join(pages)
+    if len(text.strip()) < MIN_TEXT:
+        return Classification("unknown", 0.0, "rules")
+    if model is None:
+        return rules
+    probs = model.probabilities(text)
+    best = max(probs, key=probs.get)
+    confidence = round(probs[best], 3)
+    method = "model"
+    if rules.type not in ("unknown", best) and rules.confidence >= 0.9:
+        confidence, method = min(confidence, 0.5), "model, title disagrees"
+    top = dict(sorted(probs.items(), key=lambda kv: -kv[1])[:3])
+    return Classification(best, confidence, method, {k: round(v, 3) for k, v in top.items()})
 
 
 def _squash(text: str) -> str:
@@ -70,21 +93,18 @@ def classify(pages: list[str]) -> Classification:
                 # A title phrase in running text is usually a mention ("ghi vào sổ đăng ký
                 # khai sinh" in a decision), not what the document is.
                 scores[doc_type] = scores.get(doc_type, 0.0) + weight * (0.3 if weight >= 2 else 1)
-    fields = extract_fields(text)
     if not scores:
-        return Classification("unknown", 0.0, fields, fields.get("dossier_code"))
+        return Classification("unknown", 0.0)
     ranked = sorted(scores.items(), key=lambda kv: -kv[1])
     best, top = ranked[0]
     second = ranked[1][1] if len(ranked) > 1 else 0.0
     confidence = round((top - second) / top * min(1.0, top / 9.0), 3)
-    return Classification(best, confidence, fields, fields.get("dossier_code"))
+    return Classification(best, confidence)
 
 
 DOSSIER_CODE = re.compile(
     r"(?<![0-9A-Za-z])(\d{3})\s?\.\s?(\d{2})\s?\.\s?(\d{2})\s?\.\s?([A-Za-z]\d{2})\s?[-–]\s?"
     r"(\d{6})\s?[-–]\s?(\d{4})(?![0-9])")
-PERSONAL_ID = re.compile(r"(?<!\d)(\d{12})(?!\d)")
-DATE = re.compile(r"(?<!\d)(\d{1,2})\s?/\s?(\d{1,2})\s?/\s?(\d{4})(?!\d)")
 
 
 def dossier_code(text: str) -> str | None:
@@ -97,47 +117,3 @@ def dossier_code(text: str) -> str | None:
             continue
         return f"{v}.{z}.{y}.{mx.upper()}-{date}-{seq}"
     return None
-
-
-def _iso(m: re.Match) -> str | None:
-    day, month, year = (int(g) for g in m.groups())
-    try:
-        return dt.date(year, month, day).isoformat()
-    except ValueError:
-        return None
-
-
-def _after(label: str, folded_lines: list[str], lines: list[str]) -> str | None:
-    for fl, line in zip(folded_lines, lines, strict=True):
-        i = fl.find(label)
-        if i >= 0:
-            value = line[i + len(label):].lstrip(" :.")
-            return value.strip() or None
-    return None
-
-
-def extract_fields(text: str) -> dict:
-    """The fields rules read reliably on every type: dossier code, personal ID, and the first
-    subject name and date of birth."""
-    lines = nfc(text).splitlines()
-    folded = [fold(line) for line in lines]
-    fields: dict = {}
-    code = dossier_code(text)
-    if code:
-        fields["dossier_code"] = code
-    for fl, line in zip(folded, lines, strict=True):
-        if "dinh danh" in fl or "can cuoc" in fl or "cccd" in fl:
-            m = PERSONAL_ID.search(line.replace(" ", ""))
-            if m:
-                fields["personal_id"] = m.group(1)
-                break
-    name = _after("ho, chu dem, ten:", folded, lines) or _after("ho va ten:", folded, lines)
-    if name:
-        fields["subject_name"] = " ".join(name.split()).title()
-    for fl, line in zip(folded, lines, strict=True):
-        if "ngay, thang, nam sinh" in fl or "ngay sinh" in fl:
-            m = DATE.search(line)
-            if m and _iso(m):
-                fields["date_of_birth"] = _iso(m)
-                break
-    return fields

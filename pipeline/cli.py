@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from pipeline.config import Settings
-from pipeline.errors import NotFound, SohoaError, translate
+from pipeline.errors import SohoaError, translate
 
 log = logging.getLogger("sohoa")
 
@@ -121,11 +121,18 @@ def ingest(paths: tuple[Path, ...], as_json: bool, workers: int | None) -> None:
                       if counts["rejected"] and not rt.settings.storage_url else ""), err=True)
 
 
-def _document_dict(doc) -> dict:
+def _document_dict(doc, corrections=()) -> dict:
     return {
         "id": doc.id, "sha256": doc.sha256, "filename": doc.filename, "type": doc.type,
         "type_confidence": doc.type_confidence, "fields": doc.fields,
-        "dossier_code": doc.dossier_code, "status": doc.status, "media_type": doc.media_type,
+        "dossier_code": doc.dossier_code, "status": doc.status,
+        "review_reasons": list(doc.review_reasons), "classified_by": doc.classified_by,
+        "field_details": doc.field_details,
+        "corrections": [{"field": c.field, "old": c.old_value, "new": c.new_value,
+                         "by": c.corrected_by,
+                         "at": c.corrected_at.isoformat() if c.corrected_at else None}
+                        for c in corrections],
+        "media_type": doc.media_type,
         "size": doc.size, "source_path": doc.source_path, "page_count": doc.page_count,
         "note": doc.note,
         "created_at": doc.created_at.isoformat() if doc.created_at else None,
@@ -140,33 +147,142 @@ def _document_dict(doc) -> dict:
     }
 
 
+def _print_fields(fields: dict, details: dict, indent: str = "  ") -> None:
+    for k, v in fields.items():
+        if k == "entries":
+            for i, entry in enumerate(v, 1):
+                click.echo(f"{indent}entry {i}: " + ", ".join(f"{ek}={ev}" for ek, ev in
+                                                              entry.items()))
+            continue
+        conf = details.get(k, {}).get("confidence") if isinstance(details.get(k), dict) else None
+        click.echo(f"{indent}{k}: {v}" + (f"  ({conf:.2f})" if conf is not None else ""))
+
+
 @cli.command()
 @click.argument("document_id")
 @click.option("--json", "as_json", is_flag=True)
 def show(document_id: str, as_json: bool) -> None:
     """Show a document: type, fields, and each page's angles, confidence and text."""
+    from pipeline.review import get_document
+
     rt = _runtime()
     try:
-        doc = rt.catalogue.get_document(document_id)
+        doc, corrections = get_document(rt, document_id)
     finally:
         rt.close()
-    if doc is None:
-        raise NotFound(f"no document {document_id}")
-    data = _document_dict(doc)
+    data = _document_dict(doc, corrections)
     if as_json:
         _emit(data)
         return
     click.echo(f"{doc.id}  {doc.filename}  [{doc.status}]")
-    click.echo(f"type: {doc.type} (confidence {doc.type_confidence:.2f})"
+    click.echo(f"type: {doc.type} (confidence {doc.type_confidence:.2f}, {doc.classified_by})"
                + (f"   dossier: {doc.dossier_code}" if doc.dossier_code else ""))
-    for k, v in doc.fields.items():
-        click.echo(f"  {k}: {v}")
+    for reason in doc.review_reasons if doc.status == "needs_review" else ():
+        click.echo(f"  needs review: {reason}")
+    _print_fields(doc.fields, doc.field_details)
+    for c in corrections:
+        click.echo(f"  corrected {c.field}: {c.old_value!r} → {c.new_value!r} by {c.corrected_by}"
+                   f" at {c.corrected_at:%Y-%m-%d %H:%M}")
     for p in data["pages"]:
         how = ("text layer kept, no OCR" if p["text_source"] == "text_layer" else
                f"skew {p['skew_angle']:+.2f}°, rotation {p['rotation']}°, OCR confidence "
                f"{p['ocr_confidence']:.0f}" + (" — needs review" if p["needs_review"] else ""))
         click.echo(f"\n--- page {p['number']}: {how} ---")
         click.echo(p["text"])
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def review(as_json: bool) -> None:
+    """Documents waiting for a clerk (low type confidence, a title that disagrees, pages
+    read with low confidence), oldest first."""
+    from pipeline.review import review_queue
+
+    rt = _runtime()
+    try:
+        docs = review_queue(rt)
+    finally:
+        rt.close()
+    for d in docs:
+        item = {"id": d.id, "filename": d.filename, "type": d.type,
+                "type_confidence": d.type_confidence, "reasons": list(d.review_reasons),
+                "fields": d.fields}
+        if as_json:
+            _emit(item)
+        else:
+            click.echo(f"{d.id}  {d.filename}  {d.type} ({d.type_confidence:.2f}): "
+                       + "; ".join(d.review_reasons))
+    if not as_json:
+        click.echo(f"{len(docs)} document{'s' if len(docs) != 1 else ''} to review", err=True)
+
+
+def _default_clerk() -> str:
+    import getpass
+
+    try:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user database in some containers
+        return "unknown"
+
+
+@cli.command()
+@click.argument("document_id")
+@click.option("--type", "doc_type", help="the right document type")
+@click.option("--field", "fields", multiple=True, metavar="NAME=VALUE",
+              help="a corrected field, e.g. --field subject_name='Nguyễn Văn An' (repeatable)")
+@click.option("--by", "by", default=None, help="who corrects (default: the login name)")
+@click.option("--json", "as_json", is_flag=True)
+def correct(document_id: str, doc_type: str | None, fields: tuple[str, ...], by: str | None,
+            as_json: bool) -> None:
+    """Store a clerk's correction of a document's type or fields. Kept and audited apart from
+    what the machine read; a re-run never overwrites it."""
+    from pipeline.review import InvalidCorrection
+    from pipeline.review import correct as do_correct
+
+    parsed = {}
+    for item in fields:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidCorrection(f"--field {item!r}: write NAME=VALUE")
+        parsed[name.strip()] = value
+    rt = _runtime()
+    try:
+        doc = do_correct(rt, document_id, by=by or _default_clerk(), doc_type=doc_type,
+                         fields=parsed)
+        corrections = rt.catalogue.corrections(document_id)
+    finally:
+        rt.close()
+    if as_json:
+        _emit(_document_dict(doc, corrections))
+    else:
+        click.echo(f"{doc.id}: type {doc.type}, {len(corrections)} correction"
+                   f"{'s' if len(corrections) != 1 else ''} on record, status {doc.status}")
+
+
+@cli.command()
+@click.option("--per-template", type=click.IntRange(5, 5000), default=120, show_default=True,
+              help="generated documents per template")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--corrections/--no-corrections", default=True, show_default=True,
+              help="learn from clerks' type corrections in the catalogue")
+@click.option("-o", "--output", type=click.Path(path_type=Path),
+              help="where to write the model (default: SOHOA_HOME/models/doctype.npz, which "
+                   "then takes precedence over the shipped one)")
+def train(per_template: int, seed: int, corrections: bool, output: Path | None) -> None:
+    """Retrain the document-type model from generated documents and clerks' corrections."""
+    from pipeline.train import train_model
+
+    settings = _settings()
+    rt = _runtime() if corrections else None
+    try:
+        model, report = train_model(settings, rt, per_template=per_template, seed=seed)
+    finally:
+        if rt is not None:
+            rt.close()
+    out = output or settings.home / "models" / "doctype.npz"
+    model.save(out)
+    click.echo(report, err=True)
+    click.echo(f"wrote {out} (version {model.version})", err=True)
 
 
 @cli.command()

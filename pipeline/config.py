@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_pixels: int = Field(150_000_000, description="largest page accepted, in pixels")
     page_timeout: float = Field(600.0, description="seconds a page may take before its "
                                 "worker is stopped; twice alone and the file is rejected")
+    type_review_confidence: float = Field(0.8, description="documents whose type confidence "
+                                          "(0-1) is below this go to the review queue")
     review_confidence: float = Field(60.0, description="pages whose mean OCR word confidence "
                                      "(0-100) is below this are marked for review")
 

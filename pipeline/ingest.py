@@ -21,9 +21,11 @@ from typing import Protocol
 
 from ocr.engine import EngineFailed as OcrFailed
 from ocr.engine import find_tessdata
-from pipeline.classify import classify
+from pipeline.classify import Classification, classify_document
+from pipeline.doctype import load_model
 from pipeline.errors import BadInput, DependencyMissing, SohoaError, translate
 from pipeline.executor import EngineOptions, LocalExecutor, WorkerCrashed, WorkerInitFailed
+from pipeline.fields import FieldValue, details, shape, values
 from pipeline.intake import Source, hash_file, inspect, quick_page_count
 from pipeline.pages import PageOutput, PageTask
 from pipeline.runtime import Runtime
@@ -73,8 +75,24 @@ class _Doc:
     display: str
     outstanding: int
     texts: dict[int, str] = field(default_factory=dict)
+    records: dict[int, list[dict]] = field(default_factory=dict)
+    pages_to_review: list[int] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
     error: SohoaError | None = None
+
+
+def review_reasons(result: Classification, pages_to_review: list[int], settings) -> list[str]:
+    """Why a clerk should look at a document (none: it is done)."""
+    reasons = []
+    if result.confidence < settings.type_review_confidence:
+        reasons.append(f"type {result.type} at confidence {result.confidence:.2f}, below "
+                       f"{settings.type_review_confidence:.2f}")
+    if "disagrees" in result.method:
+        reasons.append("the title reads as another type")
+    if pages_to_review:
+        reasons.append(f"low OCR confidence on page{'s' if len(pages_to_review) > 1 else ''} "
+                       f"{', '.join(map(str, sorted(pages_to_review)))}")
+    return reasons
 
 
 def document_id(sha256: str) -> str:
@@ -136,6 +154,7 @@ class Ingestion:
         self.workers = workers or s.worker_count
         self.reports: list[FileReport] = []
         self.work_dir = s.home / "work"  # scratch: repaired copies, removed when done
+        self.model = load_model(s.home)
         self._docs: dict[str, _Doc] = {}
         self._seen: dict[str, FileReport] = {}
         self._waiting: dict[str, list[str]] = {}  # sha256 -> copies met while it processes
@@ -316,6 +335,9 @@ class Ingestion:
             hocr_key=keys["hocr"], words_key=keys["words"], text_source=out.text_source,
             needs_review=out.needs_review, rotation_method=out.rotation_method))
         doc.texts[n] = out.text
+        doc.records[n] = out.records
+        if out.needs_review:
+            doc.pages_to_review.append(n)
 
     def _on_result(self, task: PageTask, outcome: PageOutput | BaseException) -> None:
         doc = self._docs[task.document_id]
@@ -345,14 +367,21 @@ class Ingestion:
             self.rt.catalogue.remove_document(doc_id)
             self._settle_waiting(src.sha256)
             return
-        texts = [doc.texts[n] for n in sorted(doc.texts)]
-        result = classify(texts)
-        self.rt.index.upsert(IndexedPage(doc_id, n, doc.texts[n], result.type,
-                                         result.dossier_code) for n in sorted(doc.texts))
-        self.rt.catalogue.finish_document(doc_id, type=result.type,
-                                          type_confidence=result.confidence,
-                                          fields=result.fields, dossier_code=result.dossier_code,
-                                          page_count=len(texts))
+        numbers = sorted(doc.texts)
+        texts = [doc.texts[n] for n in numbers]
+        result = classify_document(texts, self.model)
+        shaped = shape(result.type, [[{k: FieldValue(**v) for k, v in r.items()}
+                                      for r in doc.records[n]] for n in numbers], texts)
+        plain = values(shaped)
+        code = plain.get("dossier_code")
+        reasons = review_reasons(result, doc.pages_to_review, self.rt.settings)
+        self.rt.index.upsert(IndexedPage(doc_id, n, doc.texts[n], result.type, code)
+                             for n in numbers)
+        self.rt.catalogue.finish_document(
+            doc_id, type=result.type, type_confidence=result.confidence, fields=plain,
+            dossier_code=code, page_count=len(texts), field_details=details(shaped),
+            classified_by=f"{result.method} {self.model.version}" if self.model else "rules",
+            status="needs_review" if reasons else "done", review_reasons=reasons)
         if self.rt.catalogue.clear_rejection(src.sha256) is not None:
             for key in list(self.rt.store.keys(f"quarantine/{src.sha256}")):
                 self.rt.store.delete(key)  # rejected before, processed now

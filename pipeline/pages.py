@@ -6,7 +6,7 @@ Runs in a worker process with a warm engine; arguments and results are plain pic
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +14,7 @@ import numpy as np
 from ocr.engine import TesseractEngine, words_text
 from ocr.hocr import words_to_hocr
 from ocr.page import process_page, working_resolution
+from pipeline.fields import extract_page
 from pipeline.intake import LoadedPage, load_page
 
 JPEG_QUALITY = 80
@@ -52,6 +53,7 @@ class PageOutput:
     text_source: str = "ocr"  # "ocr" | "text_layer" (the PDF page's own text, kept)
     rotation_method: str = "none"  # "layout" | "osd" | "none"
     needs_review: bool = False  # OCR confidence below the review threshold
+    records: list[dict] = field(default_factory=list)  # fields found: [{name: FieldValue dict}]
 
 
 def encode(image: np.ndarray, *, bilevel: bool) -> tuple[bytes, str]:
@@ -79,7 +81,8 @@ def _from_text_layer(task: PageTask, loaded: LoadedPage) -> PageOutput:
         width=w, height=h, dpi=loaded.dpi, skew_angle=0.0, rotation=0,
         rotation_confidence=0.0, ocr_confidence=100.0, text=words_text(words),
         hocr=words_to_hocr(words, width=w, height=h, source="pdf text layer"),
-        words=[word.to_dict() for word in words], text_source="text_layer")
+        words=[word.to_dict() for word in words], text_source="text_layer",
+        records=_records(words, task.number))
 
 
 def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
@@ -101,4 +104,9 @@ def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
         rotation_method=result.rotation_method,
         ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr,
         words=[word.to_dict() for word in rec.words],
-        needs_review=rec.confidence < task.review_confidence)
+        needs_review=rec.confidence < task.review_confidence,
+        records=_records(rec.words, task.number))
+
+
+def _records(words, number: int) -> list[dict]:
+    return [{k: v.to_dict() for k, v in r.items()} for r in extract_page(words, page=number)]

@@ -41,6 +41,7 @@ if __package__ in (None, ""):
 from samples import vietnamese as vn  # noqa: E402
 
 FONT_DIR = Path("/usr/share/fonts/truetype")
+# The fonts of the committed samples (the choice draws from this list; keep it stable).
 FAMILIES = {
     "dejavu-serif": ("dejavu/DejaVuSerif.ttf", "dejavu/DejaVuSerif-Bold.ttf"),
     "liberation-serif": ("liberation2/LiberationSerif-Regular.ttf",
@@ -49,6 +50,16 @@ FAMILIES = {
                         "liberation2/LiberationSans-Bold.ttf"),
     "freeserif": ("freefont/FreeSerif.ttf", "freefont/FreeSerifBold.ttf"),
     "dejavu-sans": ("dejavu/DejaVuSans.ttf", "dejavu/DejaVuSans-Bold.ttf"),
+}
+# More faces, never used for the committed samples: held-out sets test on fonts the model
+# was not shown (a typewriter face among them, as in older registers).
+EXTRA_FAMILIES = {
+    "freesans": ("freefont/FreeSans.ttf", "freefont/FreeSansBold.ttf"),
+    "dejavu-serif-condensed": ("dejavu/DejaVuSerifCondensed.ttf",
+                               "dejavu/DejaVuSerifCondensed-Bold.ttf"),
+    "dejavu-sans-condensed": ("dejavu/DejaVuSansCondensed.ttf",
+                              "dejavu/DejaVuSansCondensed-Bold.ttf"),
+    "freemono": ("freefont/FreeMono.ttf", "freefont/FreeMonoBold.ttf"),
 }
 TYPES = [
     "birth_certificate", "marriage_certificate", "death_certificate",
@@ -90,7 +101,7 @@ class Layout:
     def font(self, size_pt: float, bold: bool = False) -> ImageFont.FreeTypeFont:
         key = (round(size_pt * 4), bold)
         if key not in self._fonts:
-            path = FONT_DIR / FAMILIES[self.family][1 if bold else 0]
+            path = FONT_DIR / {**FAMILIES, **EXTRA_FAMILIES}[self.family][1 if bold else 0]
             self._fonts[key] = ImageFont.truetype(str(path), round(size_pt / 72 * self.dpi))
         return self._fonts[key]
 
@@ -499,13 +510,205 @@ def decision_pages(rng: random.Random, dpi: int, family: str,
     return layouts, "decision", fields, [subject.name]
 
 
+def birth_certificate_old(lay: Layout, rng: random.Random) -> tuple[str, dict, list[str]]:
+    """The pre-2016 birth certificate: dates written in words, parents' names first-named."""
+    ward, district = _agency(rng)
+    registered = vn.random_date(rng, 1956, 2015)
+    child = vn.person(rng, born_from=registered.year - 1, born_to=registered.year)
+    child = vn.Person(child.name, child.sex, min(child.born, registered), child.ethnicity,
+                      child.residence, child.personal_id)
+    father = vn.person(rng, sex="Nam", born_from=child.born.year - 45,
+                       born_to=child.born.year - 20, surname=child.name.split()[0])
+    mother = vn.person(rng, sex="Nữ", born_from=child.born.year - 40,
+                       born_to=child.born.year - 18)
+    number, book = str(rng.randint(1, 480)), f"{rng.randint(1, 4):02d}"
+    lay.line(MOTTO[0], size=12, bold=True, align="center")
+    lay.line(MOTTO[1], size=12, bold=True, align="center")
+    lay.gap(5)
+    lay.line("GIẤY KHAI SINH", size=18, bold=True, align="center")
+    lay.line("(BẢN CHÍNH)", size=11, align="center")
+    lay.gap(3)
+    lay.fields_row([("Số", number), ("Quyển số", book)])
+    lay.field("Họ và tên", child.upper, bold_value=True)
+    lay.fields_row([("Giới tính", child.sex), ("Dân tộc", child.ethnicity)])
+    lay.field("Sinh ngày", f"{child.born.day} tháng {child.born.month} năm {child.born.year}")
+    lay.field("Bằng chữ", vn.date_words(child.born), indent_mm=6)
+    lay.field("Nơi sinh", f"{rng.choice(vn.HOSPITALS)}, {district}, Hà Nội")
+    lay.field("Họ và tên cha", father.name)
+    lay.fields_row([("Tuổi", str(child.born.year - father.born.year)),
+                    ("Dân tộc", father.ethnicity)])
+    lay.field("Họ và tên mẹ", mother.name)
+    lay.fields_row([("Tuổi", str(child.born.year - mother.born.year)),
+                    ("Dân tộc", mother.ethnicity)])
+    lay.field("Nơi thường trú", mother.residence)
+    lay.field("Đăng ký ngày", f"{registered.day} tháng {registered.month} năm {registered.year}")
+    lay.line(f"Ủy ban nhân dân {ward}, {district}, thành phố Hà Nội", size=12)
+    lay.gap(4)
+    lay.signature(["T/M ỦY BAN NHÂN DÂN", "CHỦ TỊCH"], vn.person(rng).name)
+    fields = {
+        "subject_name": child.name, "sex": child.sex, "date_of_birth": child.born.isoformat(),
+        "ethnicity": child.ethnicity, "mother_name": mother.name, "father_name": father.name,
+        "registration_number": number, "book_number": book,
+        "registration_date": registered.isoformat(),
+        "issuing_authority": f"Ủy ban nhân dân {ward}, {district}",
+    }
+    return "birth_certificate", fields, [child.name, mother.name, father.name]
+
+
+def marital_status_confirmation(lay: Layout, rng: random.Random) -> tuple[str, dict, list[str]]:
+    ward, district = _agency(rng)
+    issued = vn.random_date(rng, 2016, 2023)
+    subject = vn.person(rng, born_from=1950, born_to=2003)
+    number = f"{rng.randint(1, 400)}/UBND-XNTTHN"
+    since = vn.random_date(rng, 2000, issued.year - 1)
+    _header(lay, ward, district, number=f"Số: {number}")
+    lay.line("GIẤY XÁC NHẬN TÌNH TRẠNG HÔN NHÂN", size=15, bold=True, align="center")
+    lay.gap(3)
+    lay.paragraph(f"Xét đề nghị của {'ông' if subject.sex == 'Nam' else 'bà'} "
+                  f"{subject.name} về việc xác nhận tình trạng hôn nhân cho bản thân,")
+    lay.line(f"ỦY BAN NHÂN DÂN {ward.upper()} XÁC NHẬN:", size=12.5, bold=True)
+    lay.field("Họ, chữ đệm, tên", subject.upper, bold_value=True)
+    lay.field("Ngày, tháng, năm sinh", f"{subject.born:%d/%m/%Y}")
+    lay.fields_row([("Giới tính", subject.sex), ("Dân tộc", subject.ethnicity),
+                    ("Quốc tịch", "Việt Nam")])
+    lay.field("Giấy tờ tùy thân", f"Căn cước công dân số {subject.personal_id}")
+    lay.field("Nơi cư trú", subject.residence)
+    lay.paragraph(f"Trong thời gian cư trú tại {ward}, {district}, Hà Nội từ ngày "
+                  f"{since:%d/%m/%Y} đến ngày {issued:%d/%m/%Y}", indent_mm=0)
+    lay.field("Tình trạng hôn nhân", rng.choice(["Chưa đăng ký kết hôn với ai",
+                                                 "Đã ly hôn, hiện tại chưa đăng ký kết hôn"]))
+    lay.field("Giấy này được cấp để", rng.choice(["làm thủ tục đăng ký kết hôn",
+                                                   "bổ sung hồ sơ vay vốn ngân hàng"]))
+    lay.paragraph("Giấy này có giá trị sử dụng trong thời hạn 6 tháng, kể từ ngày cấp.",
+                  indent_mm=0)
+    lay.line(f"{ward.split(' ', 1)[1]}, {vn.date_long(issued)}", size=12, align="right")
+    lay.signature(["TM. ỦY BAN NHÂN DÂN", "KT. CHỦ TỊCH", "PHÓ CHỦ TỊCH"], vn.person(rng).name)
+    fields = {"subject_name": subject.name, "sex": subject.sex,
+              "date_of_birth": subject.born.isoformat(), "personal_id": subject.personal_id,
+              "registration_number": number.split("/")[0],
+              "registration_date": issued.isoformat(),
+              "issuing_authority": f"Ủy ban nhân dân {ward}, {district}"}
+    return "marital_status_confirmation", fields, [subject.name]
+
+
+def household_registration(lay: Layout, rng: random.Random) -> tuple[str, dict, list[str]]:
+    ward, district = _agency(rng)
+    head = vn.person(rng, sex="Nam", born_from=1930, born_to=1985)
+    spouse = vn.person(rng, sex="Nữ", born_from=head.born.year - 3, born_to=head.born.year + 8)
+    children = [vn.person(rng, born_from=max(head.born.year + 20, 1950),
+                          born_to=min(head.born.year + 40, 2015), surname=head.name.split()[0])
+                for _ in range(rng.randint(1, 2))]
+    book = f"{rng.randint(10000000, 99999999)}"
+    lay.line("SỔ HỘ KHẨU", size=17, bold=True, align="center")
+    lay.line(f"Số: {book}", size=12.5, align="center")
+    lay.gap(3)
+    lay.field("Họ và tên chủ hộ", head.upper, bold_value=True)
+    lay.field("Chỗ ở hiện nay", head.residence)
+    lay.line(f"Công an {district}, Hà Nội", size=12)
+    lay.rule()
+    members = [("Chủ hộ", head), ("Vợ", spouse)] + [("Con", c) for c in children]
+    entries = []
+    for relation, p in members:
+        lay.field("Họ và tên", p.upper, size=12, bold_value=True)
+        lay.fields_row([("Quan hệ với chủ hộ", relation), ("Giới tính", p.sex)], size=12)
+        lay.fields_row([("Ngày, tháng, năm sinh", f"{p.born:%d/%m/%Y}"),
+                        ("Dân tộc", p.ethnicity)], size=12)
+        lay.field("Số định danh cá nhân", p.personal_id, size=12)
+        lay.rule()
+        entries.append({"subject_name": p.name, "relation": relation,
+                        "date_of_birth": p.born.isoformat(), "personal_id": p.personal_id})
+    fields = {"subject_name": head.name, "date_of_birth": head.born.isoformat(),
+              "personal_id": head.personal_id, "registration_number": book,
+              "entries": entries, "issuing_authority": f"Công an {district}"}
+    return "household_registration", fields, [p.name for _, p in members]
+
+
+def application_form(lay: Layout, rng: random.Random) -> tuple[str, dict, list[str]]:
+    """Tờ khai: the citizen's request, with the facts to register in it."""
+    ward, district = _agency(rng)
+    signed = vn.random_date(rng, 2016, 2023)
+    applicant = vn.person(rng, born_from=1950, born_to=1998)
+    kind = rng.choice(["khai sinh", "khai tử", "kết hôn"])
+    lay.line(MOTTO[0], size=12, bold=True, align="center")
+    lay.line(MOTTO[1], size=12, bold=True, align="center")
+    lay.gap(4)
+    lay.line(f"TỜ KHAI ĐĂNG KÝ {kind.upper()}", size=15, bold=True, align="center")
+    lay.gap(2)
+    lay.field("Kính gửi", f"Ủy ban nhân dân {ward}, {district}")
+    lay.field("Họ, chữ đệm, tên người yêu cầu", applicant.upper)
+    lay.field("Nơi cư trú", applicant.residence)
+    lay.field("Giấy tờ tùy thân", f"Căn cước công dân số {applicant.personal_id}")
+    if kind == "khai sinh":
+        subject = vn.person(rng, born_from=signed.year - 1, born_to=signed.year)
+        subject = vn.Person(subject.name, subject.sex, min(subject.born, signed),
+                            subject.ethnicity, subject.residence, subject.personal_id)
+        lay.field("Quan hệ với người được khai sinh", rng.choice(["Cha", "Mẹ"]))
+        lay.line("Đề nghị cơ quan đăng ký khai sinh cho người dưới đây:")
+    elif kind == "khai tử":
+        subject = vn.person(rng, born_from=1920, born_to=1990)
+        lay.field("Quan hệ với người đã chết", rng.choice(["Con", "Vợ", "Chồng", "Cháu"]))
+        lay.line("Đề nghị cơ quan đăng ký khai tử cho người có tên dưới đây:")
+    else:
+        subject = applicant
+        lay.line("Đề nghị cơ quan đăng ký kết hôn cho chúng tôi với những thông tin sau:")
+    lay.field("Họ, chữ đệm, tên", subject.upper, bold_value=True)
+    lay.field("Ngày, tháng, năm sinh", f"{subject.born:%d/%m/%Y}")
+    lay.fields_row([("Giới tính", subject.sex), ("Dân tộc", subject.ethnicity),
+                    ("Quốc tịch", "Việt Nam")])
+    lay.paragraph(f"Tôi cam đoan nội dung đề nghị đăng ký {kind} trên đây là đúng sự thật, "
+                  f"được sự thỏa thuận nhất trí của các bên liên quan theo quy định pháp luật.")
+    lay.paragraph("Tôi chịu hoàn toàn trách nhiệm trước pháp luật về nội dung cam đoan của mình.")
+    lay.line(f"Làm tại: {ward.split(' ', 1)[1]}, {vn.date_long(signed)}", size=12, align="right")
+    lay.signature(["Người yêu cầu", "(Ký, ghi rõ họ, chữ đệm, tên)"], applicant.name)
+    fields = {"subject_name": subject.name, "date_of_birth": subject.born.isoformat(),
+              "applicant_name": applicant.name, "personal_id": applicant.personal_id,
+              "procedure": f"Đăng ký {kind}", "signed_date": signed.isoformat()}
+    return "application_form", fields, sorted({applicant.name, subject.name})
+
+
+OTHER_TITLES = ["BIÊN BẢN HỌP", "THÔNG BÁO", "DANH SÁCH HỌC SINH LỚP 5A", "GIẤY MỜI",
+                "BÁO CÁO TỔNG KẾT NĂM", "HỢP ĐỒNG THUÊ NHÀ", "PHIẾU THU"]
+OTHER_SENTENCES = [
+    "Thời gian bắt đầu lúc 8 giờ 00 phút tại hội trường tầng 2.",
+    "Thành phần tham dự gồm đại diện các tổ dân phố và ban công tác mặt trận.",
+    "Nội dung chính là tổng kết công tác vệ sinh môi trường trong quý.",
+    "Đề nghị các hộ gia đình hoàn thành việc đóng góp trước ngày 30 hằng tháng.",
+    "Bên cho thuê có trách nhiệm bàn giao nhà đúng thời hạn đã thỏa thuận.",
+    "Số tiền thanh toán bằng chữ được ghi rõ trong phụ lục kèm theo.",
+    "Các lớp học sinh chấp hành tốt nội quy và đạt nhiều thành tích trong năm học.",
+    "Cuộc họp kết thúc vào lúc 11 giờ cùng ngày, biên bản được thông qua.",
+]
+
+
+def other_document(lay: Layout, rng: random.Random) -> tuple[str, dict, list[str]]:
+    """Papers that are none of the known types (they reach archives too): `unknown`."""
+    ward, district = _agency(rng)
+    _header(lay, ward, district)
+    lay.line(rng.choice(OTHER_TITLES), size=15, bold=True, align="center")
+    lay.gap(3)
+    people = [vn.person(rng) for _ in range(rng.randint(1, 3))]
+    for p in people:
+        lay.field(rng.choice(["Ông/Bà", "Đại diện", "Người lập"]), p.name)
+    for sentence in rng.sample(OTHER_SENTENCES, rng.randint(3, 6)):
+        lay.paragraph(sentence)
+    lay.signature([rng.choice(["NGƯỜI LẬP", "THƯ KÝ", "TRƯỞNG BAN"])], people[0].name)
+    return "unknown", {}, [p.name for p in people]
+
+
 TEMPLATES = {
     "birth_certificate": birth_certificate,
     "marriage_certificate": marriage_certificate,
     "death_certificate": death_certificate,
     "civil_status_register": civil_status_register,
     "dossier_receipt": dossier_receipt,
+    "birth_certificate_old": birth_certificate_old,
+    "marital_status_confirmation": marital_status_confirmation,
+    "household_registration": household_registration,
+    "application_form": application_form,
+    "other": other_document,
 }
+# Every template (decision is multi-page, made by decision_pages), for benchmarks and training.
+ALL_TEMPLATES = [*TEMPLATES, "decision"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -641,22 +844,39 @@ class Rendered:
     truth: dict
 
 
+def lay_out(rng: random.Random, template: str, *, dpi: int, pages: int,
+            family: str) -> tuple[list[Layout], str, dict, list[str]]:
+    """The laid-out pages of one document from a template: (layouts, type, fields, names)."""
+    if template == "decision":
+        return decision_pages(rng, dpi, family, pages)
+    layouts, fields, names, doc_type = [], {}, [], template
+    for _ in range(pages):  # several pages of the same kind, as in a register book
+        lay = Layout(dpi, family, rng)
+        doc_type, page_fields, page_names = TEMPLATES[template](lay, rng)
+        if "entries" in fields:
+            fields["entries"] += page_fields["entries"]
+        elif not fields:
+            fields = page_fields
+        layouts.append(lay)
+        names += page_names
+    return layouts, doc_type, fields, names
+
+
+def make_text(rng: random.Random, template: str, *, pages: int = 1,
+              family: str | None = None) -> dict:
+    """Ground truth only, no image (fast: for training text models)."""
+    family = family or rng.choice(list(FAMILIES))
+    layouts, doc_type, fields, names = lay_out(rng, template, dpi=100, pages=pages,
+                                               family=family)
+    return {"type": doc_type, "fields": fields, "names": names,
+            "pages": [{"number": i + 1, "text": lay.text} for i, lay in enumerate(layouts)]}
+
+
 def make_document(rng: random.Random, doc_type: str, *, dpi: int, degradations: list[Degradation],
                   family: str | None = None) -> Rendered:
     family = family or rng.choice(list(FAMILIES))
-    if doc_type == "decision":
-        layouts, doc_type, fields, names = decision_pages(rng, dpi, family, len(degradations))
-    else:  # several pages of the same kind, as in a register book: one record each
-        layouts, fields, names = [], {}, []
-        for _ in degradations:
-            lay = Layout(dpi, family, rng)
-            _, page_fields, page_names = TEMPLATES[doc_type](lay, rng)
-            if "entries" in fields:
-                fields["entries"] += page_fields["entries"]
-            elif not fields:
-                fields = page_fields
-            layouts.append(lay)
-            names += page_names
+    layouts, doc_type, fields, names = lay_out(rng, doc_type, dpi=dpi, pages=len(degradations),
+                                               family=family)
     ward = fields.get("issuing_authority", "Ủy ban nhân dân").split(",")[0]
     stamp_text = ward.upper().replace("ỦY BAN NHÂN DÂN", "UBND") + " * HÀ NỘI *"
     images, pages = [], []
@@ -752,9 +972,12 @@ def committed(out: Path, truth_dir: Path, *, seed: int = 2024) -> list[Path]:
 
 
 def pages(out: Path, truth_dir: Path, *, seed: int, count: int, dpi: int, max_skew: float,
-          rotations: bool, fmt: str, types: list[str], upright: bool = False) -> list[Path]:
-    """count single-page documents with random types and degradations (for benchmarks).
-    ``upright`` renders the very same pages without their skew and quarter-turns."""
+          rotations: bool, fmt: str, types: list[str], upright: bool = False,
+          families: list[str] | None = None, harsh: bool = False) -> list[Path]:
+    """count documents with random templates (``types``, round-robin) and degradations, for
+    benchmarks. ``upright`` renders the very same pages without their skew and turns;
+    ``families`` picks the fonts (default: the committed samples' five); ``harsh`` degrades
+    more than the committed samples (stronger blur and noise, more specks, darker paper)."""
     paths = []
     for i in range(count):
         rng = random.Random(f"{seed}-{i}")
@@ -764,7 +987,11 @@ def pages(out: Path, truth_dir: Path, *, seed: int, count: int, dpi: int, max_sk
                 for _ in range(n)]
         if upright:
             degs = [replace(d, skew=0.0, rotation=0) for d in degs]
-        rendered = make_document(rng, doc_type, dpi=dpi, degradations=degs)
+        if harsh:
+            degs = [replace(d, blur=d.blur * 1.4, noise=d.noise * 1.5, specks=d.specks * 3,
+                            light=min(0.45, d.light * 1.5)) for d in degs]
+        family = rng.choice(families) if families else None
+        rendered = make_document(rng, doc_type, dpi=dpi, degradations=degs, family=family)
         page_fmt = fmt if n == 1 or fmt in ("tif", "tif-g4", "pdf") else "pdf"
         paths.append(save(rendered, out, truth_dir, f"{seed}-{i:05d}-{doc_type}", page_fmt,
                           jpeg_quality=rng.randint(60, 85)))
@@ -808,7 +1035,10 @@ def main(argv: list[str] | None = None) -> int:
                    help="the same pages without their skew and turns (a ceiling for OCR)")
     p.add_argument("--format", default="jpg", choices=["jpg", "png", "tif", "tif-g4", "pdf"])
     p.add_argument("--types", default=",".join(TYPES[:5]),
-                   help=f"comma-separated, from {', '.join(TYPES)}")
+                   help=f"comma-separated templates, from {', '.join(ALL_TEMPLATES)}")
+    p.add_argument("--fonts", help="comma-separated, from "
+                   f"{', '.join([*FAMILIES, *EXTRA_FAMILIES])} (default: the first five)")
+    p.add_argument("--harsh", action="store_true", help="stronger blur, noise and specks")
     args = parser.parse_args(argv)
     if args.command == "committed":
         committed(args.out, args.truth, seed=args.seed)
@@ -818,7 +1048,9 @@ def main(argv: list[str] | None = None) -> int:
         truth = args.truth or args.out.with_name(args.out.name + "-truth")
         written = pages(args.out, truth, seed=args.seed, count=args.count, dpi=args.dpi,
                         max_skew=args.max_skew, rotations=args.rotations, fmt=args.format,
-                        types=args.types.split(","), upright=args.upright)
+                        types=args.types.split(","), upright=args.upright,
+                        families=args.fonts.split(",") if args.fonts else None,
+                        harsh=args.harsh)
         print(f"wrote {len(written)} files to {args.out}", file=sys.stderr)
     return 0
 

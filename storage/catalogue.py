@@ -52,6 +52,9 @@ class DocumentRow(Base):
     type: Mapped[str] = mapped_column(String(48), default="unknown", index=True)
     type_confidence: Mapped[float] = mapped_column(Float, default=0.0)
     fields: Mapped[dict] = mapped_column(JSON, default=dict)
+    field_details: Mapped[dict] = mapped_column(JSON, default=dict)
+    classified_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    review_reasons: Mapped[list] = mapped_column(JSON, default=list)
     dossier_code: Mapped[str | None] = mapped_column(String(64), index=True, nullable=True)
     page_count: Mapped[int] = mapped_column(Integer, default=0)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -84,6 +87,21 @@ class PageRow(Base):
     rotation_method: Mapped[str] = mapped_column(String(16), default="none")
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
     document: Mapped[DocumentRow] = relationship(back_populates="pages")
+
+
+class CorrectionRow(Base):
+    """A clerk's correction: kept apart from what the machine read, never overwritten by a
+    re-run, and the audit trail of who changed what."""
+
+    __tablename__ = "corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
+                                             index=True)
+    field: Mapped[str] = mapped_column(String(64))  # "type" or a field name
+    old_value: Mapped[dict] = mapped_column(JSON)  # {"value": …}
+    new_value: Mapped[dict] = mapped_column(JSON)
+    corrected_by: Mapped[str] = mapped_column(String(128))
+    corrected_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
 class RejectionRow(Base):
@@ -135,10 +153,24 @@ class DocumentRecord:
     fields: dict = field(default_factory=dict)
     dossier_code: str | None = None
     page_count: int = 0
+    field_details: dict = field(default_factory=dict)
+    classified_by: str | None = None
+    review_reasons: tuple[str, ...] = ()
     note: str | None = None  # what intake noticed: a repair, a misleading extension
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
     pages: tuple[PageRecord, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionRecord:
+    document_id: str
+    field: str
+    old_value: object
+    new_value: object
+    corrected_by: str
+    corrected_at: dt.datetime | None = None
+    id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +197,8 @@ def _page(row: PageRow) -> PageRecord:
 def _document(row: DocumentRow, *, with_pages: bool) -> DocumentRecord:
     values = {n: getattr(row, n) for n in _names(DocumentRecord) if n != "pages"}
     values["fields"] = dict(values["fields"] or {})
+    values["field_details"] = dict(values["field_details"] or {})
+    values["review_reasons"] = tuple(values["review_reasons"] or ())
     doc = DocumentRecord(**values)
     return replace(doc, pages=tuple(_page(p) for p in row.pages)) if with_pages else doc
 
@@ -213,14 +247,49 @@ class Catalogue:
             s.merge(PageRow(**{n: getattr(page, n) for n in _names(PageRecord)}))
 
     def finish_document(self, document_id: str, *, type: str, type_confidence: float,
-                        fields: dict, dossier_code: str | None, page_count: int) -> None:
+                        fields: dict, dossier_code: str | None, page_count: int,
+                        status: str = "done", field_details: dict | None = None,
+                        classified_by: str | None = None,
+                        review_reasons: list[str] | None = None) -> None:
+        """Record what the machine read. Clerks' corrections are kept in their own table and
+        are never touched here, so a re-run cannot overwrite them."""
         with self._guard(), self._session() as s, s.begin():
             row = s.get(DocumentRow, document_id)
             if row is None:
                 raise StorageError(f"no document {document_id} to finish")
             row.type, row.type_confidence = type, type_confidence
             row.fields, row.dossier_code = fields, dossier_code
-            row.page_count, row.status = page_count, "done"
+            row.field_details, row.classified_by = field_details or {}, classified_by
+            row.review_reasons = list(review_reasons or [])
+            row.page_count, row.status = page_count, status
+
+    def set_status(self, document_id: str, status: str) -> None:
+        with self._guard(), self._session() as s, s.begin():
+            row = s.get(DocumentRow, document_id)
+            if row is None:
+                raise StorageError(f"no document {document_id}")
+            row.status = status
+
+    def add_correction(self, rec: CorrectionRecord) -> CorrectionRecord:
+        with self._guard(), self._session() as s, s.begin():
+            row = CorrectionRow(document_id=rec.document_id, field=rec.field,
+                                old_value={"value": rec.old_value},
+                                new_value={"value": rec.new_value},
+                                corrected_by=rec.corrected_by)
+            s.add(row)
+            s.flush()
+            return CorrectionRecord(row.document_id, row.field, rec.old_value, rec.new_value,
+                                    row.corrected_by, row.corrected_at, row.id)
+
+    def corrections(self, document_id: str | None = None) -> list[CorrectionRecord]:
+        """Corrections in the order they were made (of one document, or all)."""
+        with self._session() as s:
+            q = select(CorrectionRow).order_by(CorrectionRow.id)
+            if document_id is not None:
+                q = q.where(CorrectionRow.document_id == document_id)
+            return [CorrectionRecord(r.document_id, r.field, r.old_value.get("value"),
+                                     r.new_value.get("value"), r.corrected_by, r.corrected_at,
+                                     r.id) for r in s.scalars(q)]
 
     def remove_document(self, document_id: str) -> None:
         with self._guard(), self._session() as s, s.begin():

@@ -1,6 +1,7 @@
 import pytest
 
-from pipeline.classify import classify, dossier_code, extract_fields
+from pipeline.classify import classify, classify_document, dossier_code
+from pipeline.doctype import load_model
 from tests.conftest import TRUTH, truth
 
 
@@ -23,9 +24,29 @@ def test_dossier_code_is_normalised_and_validated():
     assert dossier_code("x000.00.01.H26-230313-00421") is None
 
 
-def test_fields_read_by_rules():
-    text = ("Họ, chữ đệm, tên: NGUYỄN VĂN AN\nNgày, tháng, năm sinh: 12/03/1987\n"
-            "Số định danh cá nhân: 0010 8701 2345\n")
-    assert extract_fields(text) == {"subject_name": "Nguyễn Văn An",
-                                    "date_of_birth": "1987-03-12",
-                                    "personal_id": "001087012345"}
+def test_the_shipped_model_agrees_with_the_ground_truth_of_every_sample():
+    model = load_model(None)
+    assert model is not None and model.version
+    for path in TRUTH.glob("*.gt.json"):
+        gt = truth(path.name[: -len(".gt.json")])
+        result = classify_document([p["text"] for p in gt["pages"]], model)
+        assert result.type == gt["type"], path.name
+        assert result.method == "model" and result.confidence > 0.8
+
+
+def test_too_little_text_is_unknown_with_no_confidence():
+    result = classify_document(["  x "], load_model(None))
+    assert result.type == "unknown" and result.confidence == 0.0
+
+
+def test_a_title_of_another_type_caps_the_confidence():
+    class Sure:  # a model certain of the wrong type
+        version = "test"
+
+        def probabilities(self, text):
+            return {"decision": 0.99, "birth_certificate": 0.01}
+
+    text = "GIẤY KHAI SINH\nHọ, chữ đệm, tên: NGUYỄN VĂN AN\nNgày, tháng, năm sinh: 12/03/1987"
+    result = classify_document([text], Sure())
+    assert result.type == "decision" and result.confidence <= 0.5
+    assert "disagrees" in result.method

@@ -1,0 +1,117 @@
+"""Review and correction: what clerks see and change.
+
+The machine's reading of a document (type, fields) is kept as it was; a clerk's corrections
+are stored apart, with who and when, and laid over it whenever the document is read, so a
+re-run never overwrites them and every change can be traced.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from pipeline.classify import TYPES, dossier_code
+from pipeline.errors import NotFound, SohoaError
+from pipeline.fields import parse_date, parse_id
+from pipeline.runtime import Runtime
+from search.index import IndexedPage
+from storage.catalogue import CorrectionRecord, DocumentRecord
+
+
+class InvalidCorrection(SohoaError):
+    code = "invalid_correction"
+    exit_status = 2
+
+
+DATE_FIELDS = {"date_of_birth", "date_of_death", "registration_date", "received_date",
+               "signed_date", "husband_date_of_birth", "wife_date_of_birth"}
+ID_FIELDS = {"personal_id", "husband_personal_id", "wife_personal_id",
+             "applicant_personal_id"}
+
+
+def check_value(name: str, value: str) -> object:
+    """A corrected value, normalised as the machine's are; raises InvalidCorrection."""
+    value = value.strip()
+    if name in DATE_FIELDS:
+        iso = parse_date(value) or (value if _iso(value) else None)
+        if not iso:
+            raise InvalidCorrection(f"{name}: {value!r} is not a date (use 12/03/1987 or "
+                                    f"1987-03-12)")
+        return iso
+    if name in ID_FIELDS:
+        pid = parse_id(value)
+        if not pid:
+            raise InvalidCorrection(f"{name}: {value!r} is not a 12-digit personal ID number")
+        return pid
+    if name == "dossier_code":
+        code = dossier_code(value.upper())
+        if not code:
+            raise InvalidCorrection(f"dossier_code: {value!r} is not a valid dossier code "
+                                    f"(V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-XXXX)")
+        return code
+    if not value:
+        raise InvalidCorrection(f"{name}: an empty value")
+    return value
+
+
+def _iso(value: str) -> bool:
+    try:
+        dt.date.fromisoformat(value)
+        return True
+    except ValueError:
+        return False
+
+
+def effective(doc: DocumentRecord, corrections: list[CorrectionRecord]) -> DocumentRecord:
+    """The document as clerks see it: the machine's reading with the corrections laid over
+    it, later corrections winning."""
+    if not corrections:
+        return doc
+    fields = dict(doc.fields)
+    doc_type = doc.type
+    for c in corrections:
+        if c.field == "type":
+            doc_type = c.new_value
+        else:
+            fields[c.field] = c.new_value
+    return dataclasses.replace(doc, type=doc_type, fields=fields,
+                               dossier_code=fields.get("dossier_code", doc.dossier_code))
+
+
+def get_document(rt: Runtime, document_id: str) -> tuple[DocumentRecord, list[CorrectionRecord]]:
+    doc = rt.catalogue.get_document(document_id)
+    if doc is None:
+        raise NotFound(f"no document {document_id}")
+    corrections = rt.catalogue.corrections(document_id)
+    return effective(doc, corrections), corrections
+
+
+def correct(rt: Runtime, document_id: str, *, by: str, doc_type: str | None = None,
+            fields: dict[str, str] | None = None) -> DocumentRecord:
+    """Store a clerk's corrections (validated), mark the document reviewed, and update the
+    search index to the corrected type and dossier code."""
+    current, _ = get_document(rt, document_id)
+    if current.status == "processing":
+        raise InvalidCorrection(f"document {document_id} is still being processed")
+    if doc_type is None and not fields:
+        raise InvalidCorrection("nothing to correct: give --type and/or --field name=value")
+    changes: list[tuple[str, object, object]] = []
+    if doc_type is not None:
+        if doc_type not in TYPES:
+            raise InvalidCorrection(f"unknown type {doc_type!r}; one of: {', '.join(TYPES)}")
+        changes.append(("type", current.type, doc_type))
+    for name, raw in (fields or {}).items():
+        if name in ("entries", "type") or not name.replace("_", "").isalnum():
+            raise InvalidCorrection(f"{name!r} cannot be corrected as a field")
+        changes.append((name, current.fields.get(name), check_value(name, raw)))
+    for name, old, new in changes:
+        rt.catalogue.add_correction(CorrectionRecord(document_id, name, old, new, by))
+    rt.catalogue.set_status(document_id, "done")
+    doc, _ = get_document(rt, document_id)
+    rt.index.upsert(IndexedPage(doc.id, p.number, p.text, doc.type, doc.dossier_code)
+                    for p in doc.pages)
+    return doc
+
+
+def review_queue(rt: Runtime) -> list[DocumentRecord]:
+    return list(rt.catalogue.documents(status="needs_review"))
