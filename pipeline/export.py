@@ -24,7 +24,7 @@ def _pages(rt: Runtime, doc: DocumentRecord) -> Iterator[PdfPage]:
 def export_pdf(rt: Runtime, document_id: str, out: Path) -> int:
     """Write the document's searchable PDF to ``out`` atomically; returns its page count."""
     doc = rt.catalogue.get_document(document_id)
-    if doc is None or doc.status != "done":
+    if doc is None or doc.status == "processing":
         raise NotFound(f"no finished document {document_id}")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

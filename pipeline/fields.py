@@ -79,6 +79,8 @@ LABELS: list[tuple[str, str, str]] = [
     ("noi dung yeu cau giai quyet", "procedure", "text"),
     ("thoi gian nhan ho so", "received_date", "date"),
     ("so", "registration_number", "number"),
+    ("s6", "registration_number", "number"),  # "Số:" as OCR often reads it
+    ("s0", "registration_number", "number"),
 ]
 # A person's attributes are stored under the person's prefix; the subject's have none.
 PREFIX = {"subject": "", "husband": "husband_", "wife": "wife_", "mother": "mother_",
@@ -126,13 +128,15 @@ def _match_label(tokens: list[_Token], at: int) -> tuple[int, str, str, float] |
         n = len(label)
         if at + n > len(tokens):
             continue
-        # Token by token: a short word (tên, vợ, mẹ) must be exact, or "tên VŨ" would read
-        # as "tên vợ"; a longer one may have one OCR slip; two slips in all at most.
+        # Token by token: a two-letter word (vợ, mẹ) and a label's last short word must be
+        # exact, or "tên VŨ" would read as "tên vợ"; other words may have one OCR slip
+        # ("mam sinh"); two slips in all at most.
         dist = 0
         span = tokens[at:at + n]
         for j, (tok, want) in enumerate(zip(span, label, strict=True)):
             d = Levenshtein.distance(tok.folded, want)
-            if d > (0 if len(want) <= 3 else 1):
+            exact = len(want) <= 2 or (len(want) == 3 and j == n - 1)
+            if d > (0 if exact else 1):
                 break
             # a label never runs across a colon: "tên: VÕ …" is not "tên vợ"
             if j < n - 1 and tok.word is not None and tok.word is not span[j + 1].word \

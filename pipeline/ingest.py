@@ -259,7 +259,7 @@ class Ingestion:
                                         None, sha256))
             return None
         existing = self.rt.catalogue.document_by_sha(sha256)
-        if existing is not None and existing.status == "done":
+        if existing is not None and existing.status != "processing":  # done or in review
             self._seen[sha256] = FileReport(display, "duplicate", existing.id,
                                             existing.page_count, None, sha256)
             self._report(self._seen[sha256])

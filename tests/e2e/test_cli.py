@@ -20,8 +20,9 @@ pytestmark = pytest.mark.slow
 SOHOA = str(Path(sys.executable).parent / "sohoa")
 
 
-def sohoa(home: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    env = {**os.environ, "SOHOA_HOME": str(home), "OMP_THREAD_LIMIT": "1"}
+def sohoa(home: Path, *args: str, check: bool = True,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "SOHOA_HOME": str(home), "OMP_THREAD_LIMIT": "1", **(env or {})}
     proc = subprocess.run([SOHOA, *args], capture_output=True, text=True, env=env, timeout=900)
     if check and proc.returncode != 0:
         raise AssertionError(f"sohoa {' '.join(args)} exited {proc.returncode}:\n{proc.stderr}")
