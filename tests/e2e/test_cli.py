@@ -79,8 +79,12 @@ def test_every_page_has_text_angles_and_type(batch):
         doc = lines(sohoa(batch["home"], "show", "--json", r["document_id"]))[0]
         gt = truth(Path(r["file"]).name)
         assert set(doc) >= {"id", "sha256", "filename", "type", "type_confidence", "fields",
-                            "dossier_code", "pages"}
+                            "dossier_code", "pages", "status", "field_details"}
         assert doc["type"] == gt["type"]
+        assert doc["status"] in ("done", "needs_review")
+        for key in ("subject_name", "date_of_birth", "personal_id", "registration_number"):
+            if key in gt["fields"] and key in doc["fields"]:
+                assert 0 < doc["field_details"][key]["confidence"] <= 1
         assert len(doc["pages"]) == len(gt["pages"])
         for page, page_gt in zip(doc["pages"], gt["pages"], strict=True):
             assert set(page) >= {"number", "skew_angle", "rotation", "ocr_confidence", "text"}
