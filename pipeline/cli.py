@@ -18,6 +18,7 @@ import click
 
 from pipeline.config import Settings
 from pipeline.errors import SohoaError, translate
+from search.index import BadQuery
 
 log = logging.getLogger("sohoa")
 
@@ -285,27 +286,119 @@ def train(per_template: int, seed: int, corrections: bool, output: Path | None) 
     click.echo(f"wrote {out} (version {model.version})", err=True)
 
 
+def _iso(value: str | None, name: str) -> str | None:
+    if value is None:
+        return None
+    from pipeline.fields import parse_date
+
+    iso = parse_date(value) or (value if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value) else None)
+    if iso is None and re.fullmatch(r"\d{4}", value):
+        iso = f"{value}-01-01" if name.endswith("from") else f"{value}-12-31"
+    if iso is None:
+        raise click.BadParameter(f"{value!r} is not a date (1987, 12/03/1987 or 1987-03-12)",
+                                 param_hint=f"--{name}")
+    return iso
+
+
 @cli.command()
-@click.argument("query", nargs=-1, required=True)
+@click.argument("query", nargs=-1)
 @click.option("--type", "doc_type", help="only this document type, e.g. birth_certificate")
+@click.option("--from", "event_from", help="event date from (1987, 12/03/1987, 1987-03-12)")
+@click.option("--to", "event_to", help="event date to")
+@click.option("--scanned-from", help="scanned on or after")
+@click.option("--scanned-to", help="scanned on or before")
+@click.option("--dossier", help="this dossier code")
+@click.option("--id", "personal_id", help="this 12-digit personal ID number")
+@click.option("--authority", help="this issuing authority, as written on the records")
+@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance",
+              show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True)
+@click.option("--after", help="the `next` cursor of a previous search, for the next page")
 @click.option("--json", "as_json", is_flag=True)
-def search(query: tuple[str, ...], doc_type: str | None, limit: int, as_json: bool) -> None:
-    """Search page text; accents are optional ("nguyen van an" finds "NGUYỄN VĂN AN")."""
+def search(query: tuple[str, ...], doc_type: str | None, event_from: str | None,
+           event_to: str | None, scanned_from: str | None, scanned_to: str | None,
+           dossier: str | None, personal_id: str | None, authority: str | None, sort: str,
+           limit: int, after: str | None, as_json: bool) -> None:
+    """Search page text; accents are optional ("nguyen van an" finds "NGUYỄN VĂN AN").
+    Filters alone (no words) list the matching pages."""
+    from search.index import SearchQuery
+
+    text = " ".join(query)
+    q = SearchQuery(text=text, type=doc_type, dossier_code=dossier, personal_id=personal_id,
+                    authority=authority, event_from=_iso(event_from, "from"),
+                    event_to=_iso(event_to, "to"),
+                    scanned_from=_iso(scanned_from, "scanned-from"),
+                    scanned_to=_iso(scanned_to, "scanned-to"), sort=sort, limit=limit,
+                    after=after)
     rt = _runtime()
     try:
-        result = rt.index.search(" ".join(query), type=doc_type, limit=limit)
+        result = rt.index.search(q)
     finally:
         rt.close()
     if as_json:
         _emit(result.to_dict())
         return
-    click.echo(f"{result.total} page{'s' if result.total != 1 else ''} found for "
-               f"{' '.join(query)!r}")
+    click.echo(f"{result.total} page{'s' if result.total != 1 else ''} found"
+               + (f" for {text!r}" if text else ""))
+    if result.facets.get("type"):
+        click.echo("  by type: " + ", ".join(f"{t} {n}" for t, n in
+                                             sorted(result.facets["type"].items(),
+                                                    key=lambda kv: -kv[1])))
+    if result.facets.get("decade"):
+        click.echo("  by decade: " + ", ".join(f"{d}s {n}" for d, n in
+                                               result.facets["decade"].items()))
     for i, h in enumerate(result.hits, 1):
         click.echo(f"{i:>3}. {h.document_id} page {h.page}  {h.type}"
+                   + (f"  {h.event_date}" if h.event_date else "")
                    + (f"  {h.dossier_code}" if h.dossier_code else "") + f"  (score {h.score:.3g})")
         click.echo(f"     {_terminal_snippet(h.snippet)}")
+    if result.next:
+        click.echo(f"more: --after {result.next}")
+
+
+@cli.command()
+@click.option("--restart", is_flag=True, help="start over instead of resuming an interrupted run")
+def reindex(restart: bool) -> None:
+    """Rebuild the search index from the catalogue beside the live one, then switch to it
+    (searches keep working meanwhile; an interrupted reindex resumes)."""
+    from pipeline.indexing import all_index_pages, compare
+
+    rt = _runtime()
+    started = time.monotonic()
+    try:
+        n = rt.index.rebuild(all_index_pages(rt), resume=not restart)
+        diff = compare(rt)
+    finally:
+        rt.close()
+    click.echo(f"reindexed {n} pages in {time.monotonic() - started:.1f} s; "
+               f"index {'matches' if diff.consistent else 'DIFFERS FROM'} the catalogue "
+               f"({diff.catalogue} pages)", err=True)
+
+
+@cli.command("check-index")
+@click.option("--json", "as_json", is_flag=True)
+def check_index(as_json: bool) -> None:
+    """Report every page in the catalogue but not the index, or in the index but not the
+    catalogue. Exits 1 when they differ (`sohoa reindex` repairs it)."""
+    from pipeline.indexing import compare
+
+    rt = _runtime()
+    try:
+        diff = compare(rt)
+    finally:
+        rt.close()
+    if as_json:
+        _emit({"consistent": diff.consistent, "catalogue_pages": diff.catalogue,
+               "index_pages": diff.index, "missing_from_index": diff.missing,
+               "not_in_catalogue": diff.extra})
+    else:
+        click.echo(f"catalogue {diff.catalogue} pages, index {diff.index} pages")
+        for d, p in diff.missing:
+            click.echo(f"  missing from the index: {d} page {p}")
+        for d, p in diff.extra:
+            click.echo(f"  in the index only: {d} page {p}")
+    if not diff.consistent:
+        sys.exit(1)
 
 
 @cli.command()
@@ -358,6 +451,9 @@ def main(argv: list[str] | None = None) -> None:
     except SohoaError as exc:
         click.echo(f"error: {exc.message} [{exc.code}]", err=True)
         sys.exit(exc.exit_status)
+    except BadQuery as exc:
+        click.echo(f"error: {exc} [bad_query]", err=True)
+        sys.exit(2)
     except Exception as exc:
         err = translate(exc)
         log.debug("unexpected failure", exc_info=exc)

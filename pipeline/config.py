@@ -17,7 +17,9 @@ class Settings(BaseSettings):
     home: Path = Field(Path("sohoa-data"), description="where the embedded defaults keep files")
     database_url: str = Field("", description="SQLAlchemy URL; empty: SQLite under home")
     storage_url: str = Field("", description="file:///folder; empty: home/objects")
-    search_url: str = Field("", description="empty: the embedded index under home")
+    search_url: str = Field("", description="empty: the embedded index under home; "
+                            "http(s)://host:9200: Elasticsearch")
+    search_index: str = Field("sohoa-pages", description="Elasticsearch alias and index prefix")
     broker_url: str = Field("", description="empty: a local process pool")
     s3_endpoint: str = ""
     s3_access_key: str = ""

@@ -26,10 +26,10 @@ from pipeline.doctype import load_model
 from pipeline.errors import BadInput, DependencyMissing, SohoaError, translate
 from pipeline.executor import EngineOptions, LocalExecutor, WorkerCrashed, WorkerInitFailed
 from pipeline.fields import FieldValue, details, shape, values
+from pipeline.indexing import index_pages
 from pipeline.intake import Source, hash_file, inspect, quick_page_count
 from pipeline.pages import PageOutput, PageTask
 from pipeline.runtime import Runtime
-from search.index import IndexedPage
 from storage.catalogue import DocumentRecord, PageRecord, RejectionRecord
 from storage.errors import ObjectMissing, StorageError
 from storage.objects import sharded
@@ -375,8 +375,11 @@ class Ingestion:
         plain = values(shaped)
         code = plain.get("dossier_code")
         reasons = review_reasons(result, doc.pages_to_review, self.rt.settings)
-        self.rt.index.upsert(IndexedPage(doc_id, n, doc.texts[n], result.type, code)
-                             for n in numbers)
+        # Index first, then mark done: a crash in between leaves the document processing,
+        # and the next run redoes it (the index upserts by page).
+        record = self.rt.catalogue.get_document(doc_id)
+        self.rt.index.upsert(index_pages(replace(record, type=result.type, fields=plain,
+                                                 dossier_code=code)))
         self.rt.catalogue.finish_document(
             doc_id, type=result.type, type_confidence=result.confidence, fields=plain,
             dossier_code=code, page_count=len(texts), field_details=details(shaped),

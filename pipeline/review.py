@@ -13,8 +13,8 @@ import datetime as dt
 from pipeline.classify import TYPES, dossier_code
 from pipeline.errors import NotFound, SohoaError
 from pipeline.fields import parse_date, parse_id
+from pipeline.indexing import index_pages
 from pipeline.runtime import Runtime
-from search.index import IndexedPage
 from storage.catalogue import CorrectionRecord, DocumentRecord
 
 
@@ -108,8 +108,7 @@ def correct(rt: Runtime, document_id: str, *, by: str, doc_type: str | None = No
         rt.catalogue.add_correction(CorrectionRecord(document_id, name, old, new, by))
     rt.catalogue.set_status(document_id, "done")
     doc, _ = get_document(rt, document_id)
-    rt.index.upsert(IndexedPage(doc.id, p.number, p.text, doc.type, doc.dossier_code)
-                    for p in doc.pages)
+    rt.index.upsert(index_pages(doc))
     return doc
 
 

@@ -45,11 +45,16 @@ def _store(settings: Settings) -> ObjectStore:
 def _index(settings: Settings) -> SearchIndex:
     url = settings.search_url
     if not url:
-        return EmbeddedIndex(settings.home / "search.sqlite3")
+        return EmbeddedIndex(settings.home / "search")
     if url.startswith(("http://", "https://")):
-        raise ConfigError("SOHOA_SEARCH_URL=http… (Elasticsearch) is not supported by this "
-                          "version yet; unset it to use the embedded index")
-    raise ConfigError(f"SOHOA_SEARCH_URL {url!r}: leave it empty for the embedded index")
+        try:
+            from search.elastic import ElasticIndex
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise DependencyMissing("the Elasticsearch backend needs the elasticsearch client: "
+                                    "pip install 'elasticsearch>=9,<10'") from exc
+        return ElasticIndex.from_url(url, prefix=settings.search_index)
+    raise ConfigError(f"SOHOA_SEARCH_URL {url!r}: http(s)://host:9200 for Elasticsearch, or "
+                      f"empty for the embedded index")
 
 
 def _catalogue(settings: Settings) -> Catalogue:

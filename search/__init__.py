@@ -1,8 +1,15 @@
-"""Search: the index protocol, the embedded SQLite FTS5 backend, Vietnamese folding.
+"""Search: the index protocol, the embedded SQLite FTS5 backend, the Elasticsearch backend,
+Vietnamese folding. Knows nothing of ``pipeline``, ``ocr`` or ``storage``."""
 
-Knows nothing of ``pipeline``, ``ocr`` or ``storage``.
-"""
+from search.index import (
+    BadQuery,
+    Hit,
+    IndexedPage,
+    SearchIndex,
+    SearchQuery,
+    SearchResult,
+    SearchUnavailable,
+)
 
-from search.index import Hit, IndexedPage, SearchIndex, SearchResult, SearchUnavailable
-
-__all__ = ["Hit", "IndexedPage", "SearchIndex", "SearchResult", "SearchUnavailable"]
+__all__ = ["BadQuery", "Hit", "IndexedPage", "SearchIndex", "SearchQuery", "SearchResult",
+           "SearchUnavailable"]

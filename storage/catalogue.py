@@ -329,13 +329,45 @@ class Catalogue:
             return [RejectionRecord(**{n: getattr(r, n) for n in _names(RejectionRecord)})
                     for r in rows]
 
-    def documents(self, *, status: str | None = None) -> Iterator[DocumentRecord]:
-        with self._session() as s:
-            q = select(DocumentRow).order_by(DocumentRow.created_at, DocumentRow.id)
-            if status:
-                q = q.where(DocumentRow.status == status)
-            for row in s.scalars(q):
-                yield _document(row, with_pages=False)
+    def documents(self, *, status: str | None = None,
+                  order: str = "created") -> Iterator[DocumentRecord]:
+        """Documents without their pages, oldest first (or by id), read in batches."""
+        last: tuple | None = None
+        while True:
+            with self._session() as s:
+                if order == "id":
+                    q = select(DocumentRow).order_by(DocumentRow.id)
+                    if last:
+                        q = q.where(DocumentRow.id > last[0])
+                else:
+                    q = select(DocumentRow).order_by(DocumentRow.created_at, DocumentRow.id)
+                    if last:
+                        q = q.where((DocumentRow.created_at > last[0]) | (
+                            (DocumentRow.created_at == last[0]) & (DocumentRow.id > last[1])))
+                if status:
+                    q = q.where(DocumentRow.status == status)
+                rows = [_document(r, with_pages=False) for r in s.scalars(q.limit(500))]
+            if not rows:
+                return
+            yield from rows
+            last = (rows[-1].id,) if order == "id" else (rows[-1].created_at, rows[-1].id)
+
+    def page_keys(self) -> Iterator[tuple[str, int]]:
+        """(document id, page) of every page of every finished document, sorted."""
+        last = ("", 0)
+        while True:
+            with self._session() as s:
+                q = (select(PageRow.document_id, PageRow.number)
+                     .join(DocumentRow, DocumentRow.id == PageRow.document_id)
+                     .where(DocumentRow.status != "processing")
+                     .where((PageRow.document_id > last[0]) | (
+                         (PageRow.document_id == last[0]) & (PageRow.number > last[1])))
+                     .order_by(PageRow.document_id, PageRow.number).limit(1000))
+                rows = [(d, n) for d, n in s.execute(q)]
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1]
 
     def close(self) -> None:
         self.engine.dispose()

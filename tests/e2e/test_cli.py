@@ -109,7 +109,7 @@ def test_names_in_the_ground_truth_are_found_without_diacritics(batch):
             query = fold(name)
             assert query.isascii()
             queries += 1
-            hits = rt.index.search(query, limit=100).hits
+            hits = rt.index.search(query).hits  # the first page of results (10 hits)
             if r["document_id"] not in {h.document_id for h in hits}:
                 missing.append((name, r["file"]))
     rt.close()
@@ -168,3 +168,54 @@ def test_unknown_document_exits_3_with_a_message(batch):
     proc = sohoa(batch["home"], "show", "0000000000000000", check=False)
     assert proc.returncode == 3
     assert "no document 0000000000000000" in proc.stderr
+
+
+def test_search_filters_counts_and_pages_through_the_cli(batch):
+    home = batch["home"]
+    res = json.loads(sohoa(home, "search", "--json", "--type", "dossier_receipt", "ma ho so").stdout)
+    assert res["total"] == 3 and {h["type"] for h in res["hits"]} == {"dossier_receipt"}
+    assert res["facets"]["type"] == {"dossier_receipt": 3}
+    everything = json.loads(sohoa(home, "search", "--json", "--limit", "100").stdout)
+    assert everything["total"] == 19  # no words: every page
+    assert sum(everything["facets"]["type"].values()) == 19
+    pages, after = [], None
+    while True:
+        args = ["search", "--json", "--sort", "date", "--limit", "7"] + (["--after", after]
+                                                                        if after else [])
+        res = json.loads(sohoa(home, *args).stdout)
+        pages += [(h["document_id"], h["page"]) for h in res["hits"]]
+        after = res["next"]
+        if not after:
+            break
+    assert len(pages) == len(set(pages)) == 19
+    dates = [h["event_date"] for h in everything["hits"] if h["event_date"]]
+    assert dates
+    old = json.loads(sohoa(home, "search", "--json", "--to", "1979", "--limit", "100").stdout)
+    assert all(h["event_date"] <= "1979-12-31" for h in old["hits"])
+    bad = sohoa(home, "search", "--from", "someday", "x", check=False)
+    assert bad.returncode == 2 and "not a date" in bad.stderr
+
+
+def test_check_index_finds_a_difference_and_reindex_repairs_it(batch):
+    from pipeline.config import Settings
+    from pipeline.runtime import open_runtime
+
+    home = batch["home"]
+    assert sohoa(home, "check-index").returncode == 0
+    rt = open_runtime(Settings(home=home))
+    victim = next(r["document_id"] for r in batch["reports"] if r["status"] == "done")
+    removed = rt.index.delete_document(victim)
+    rt.close()
+    assert removed >= 1
+    broken = sohoa(home, "check-index", "--json", check=False)
+    assert broken.returncode == 1
+    report = json.loads(broken.stdout)
+    assert not report["consistent"]
+    assert {d for d, _ in report["missing_from_index"]} == {victim}
+    out = sohoa(home, "reindex")
+    assert "matches the catalogue" in out.stderr
+    assert sohoa(home, "check-index").returncode == 0
+    gt = truth(Path(next(r["file"] for r in batch["reports"]
+                         if r["document_id"] == victim)).name)
+    found = json.loads(sohoa(home, "search", "--json", fold(gt["names"][0])).stdout)
+    assert victim in {h["document_id"] for h in found["hits"]}
