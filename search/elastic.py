@@ -204,6 +204,14 @@ class ElasticIndex:
                     {"match_phrase": {"text": {"query": phrase, "boost": EXACT_BOOST}}}],
                     "minimum_should_match": 1}})
         must += [{"term": {"codes": c}} for c in parsed.codes]
+        # The embedded backend's tiers, as boosts: all the words as one exact phrase first,
+        # then as one folded phrase, then the words anywhere.
+        tokens = [t for phrase in parsed.phrases for t in phrase]
+        should = []
+        if len(tokens) > 1:
+            should = [{"match_phrase": {"text": {"query": " ".join(tokens), "boost": 50.0}}},
+                      {"match_phrase": {"text.folded": {"query": " ".join(tokens),
+                                                        "boost": 10.0}}}]
         filters: list[dict] = []
         for field, value in (("type", q.type), ("dossier_code", q.dossier_code),
                              ("authority", q.authority), ("personal_ids", q.personal_id)):
@@ -214,7 +222,8 @@ class ElasticIndex:
             bounds = {k: v for k, v in (("gte", lo), ("lte", hi)) if v}
             if bounds:
                 filters.append({"range": {field: bounds}})
-        return {"bool": {"must": must or [{"match_all": {}}], "filter": filters}}
+        return {"bool": {"must": must or [{"match_all": {}}], "filter": filters,
+                         "should": should}}
 
     def search(self, query: SearchQuery | str, *, type: str | None = None,
                limit: int = 10) -> SearchResult:
