@@ -1,8 +1,15 @@
 """The records catalogue: documents, pages and rejected files, in SQLAlchemy 2.
 
-SQLite (a file under SOHOA_HOME) is the default; any SQLAlchemy URL works. The public surface
-takes and returns plain dataclasses, never ORM objects, so callers cannot hold a session open
-by accident.
+SQLite (a file under SOHOA_HOME) is the default; PostgreSQL (``postgresql+psycopg://…``) is
+the catalogue for several machines. The schema is owned by the Alembic migrations in
+``storage/migrations``, applied when a catalogue is opened (under an advisory lock on
+PostgreSQL, so that workers starting together migrate once). The public surface takes and
+returns plain dataclasses, never ORM objects, so callers cannot hold a session open by
+accident.
+
+Several processes may write at once: inserts that can race (a document, a rejection) are
+single ``INSERT … ON CONFLICT`` statements, and counters are incremented in SQL, so no update
+is lost and no row is duplicated on either database.
 """
 
 from __future__ import annotations
@@ -10,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
 
 from sqlalchemy import (
     JSON,
@@ -23,7 +31,9 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    inspect,
     select,
+    text,
 )
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -86,6 +96,9 @@ class PageRow(Base):
     text_source: Mapped[str] = mapped_column(String(16), default="ocr")
     rotation_method: Mapped[str] = mapped_column(String(16), default="none")
     needs_review: Mapped[bool] = mapped_column(Boolean, default=False)
+    # SHA-256 of each derived object by role ("image", "text", "hocr", "words"): what fixity
+    # checks compare the store against. Empty for pages stored before migration 0002.
+    hashes: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=dict)
     document: Mapped[DocumentRow] = relationship(back_populates="pages")
 
 
@@ -117,6 +130,42 @@ class RejectionRow(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
 
 
+class MetaRow(Base):
+    """Facts about the archive itself, e.g. ``storage_url``: where its objects live."""
+
+    __tablename__ = "meta"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class FixityRunRow(Base):
+    """One ``sohoa verify`` run: what it checked and what it found."""
+
+    __tablename__ = "fixity_runs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                            nullable=True)
+    since: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    storage_url: Mapped[str] = mapped_column(Text, default="")
+    checked: Mapped[int] = mapped_column(Integer, default=0)
+    missing: Mapped[int] = mapped_column(Integer, default=0)
+    changed: Mapped[int] = mapped_column(Integer, default=0)
+    orphaned: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FixityFindingRow(Base):
+    __tablename__ = "fixity_findings"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("fixity_runs.id", ondelete="CASCADE"),
+                                        index=True)
+    problem: Mapped[str] = mapped_column(String(16))  # missing | changed | orphaned
+    key: Mapped[str] = mapped_column(String(256))
+    document_id: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    expected: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    actual: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
 @dataclass(frozen=True, slots=True)
 class PageRecord:
     document_id: str
@@ -136,6 +185,7 @@ class PageRecord:
     text_source: str = "ocr"  # "ocr" | "text_layer"
     needs_review: bool = False
     rotation_method: str = "none"  # "layout" (text shape) | "osd" (Tesseract) | "none"
+    hashes: dict = field(default_factory=dict)  # role -> SHA-256 of the stored object
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,7 +241,9 @@ def _names(cls) -> list[str]:
 
 
 def _page(row: PageRow) -> PageRecord:
-    return PageRecord(**{n: getattr(row, n) for n in _names(PageRecord)})
+    values = {n: getattr(row, n) for n in _names(PageRecord)}
+    values["hashes"] = dict(values["hashes"] or {})
+    return PageRecord(**values)
 
 
 def _document(row: DocumentRow, *, with_pages: bool) -> DocumentRecord:
@@ -207,15 +259,38 @@ class Catalogue:
     def __init__(self, url: str) -> None:
         self.url = url
         try:
-            self.engine = create_engine(url, future=True)
+            self.engine = create_engine(url, future=True, pool_pre_ping=True)
             if url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_pragmas)
-            Base.metadata.create_all(self.engine)
+            migrate(self.engine)
         except OperationalError as exc:
-            raise StorageUnavailable(f"cannot open the catalogue {url}: {exc.orig}") from exc
+            raise StorageUnavailable(f"cannot open the catalogue {_safe_url(url)}: "
+                                     f"{exc.orig}") from exc
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
+
+    def _insert(self, table):
+        """An INSERT that can say ON CONFLICT, in this database's dialect."""
+        if self.engine.dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif self.engine.dialect.name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - other databases are not supported
+            raise StorageError(f"unsupported catalogue database {self.engine.dialect.name}")
+        return insert(table)
+
+    # ------------------------------------------------------------------------------ meta
+    def get_meta(self, key: str) -> str | None:
+        with self._session() as s:
+            row = s.get(MetaRow, key)
+            return row.value if row else None
+
+    def set_meta(self, key: str, value: str) -> None:
+        stmt = self._insert(MetaRow).values(key=key, value=value)
+        with self._guard(), self._session() as s, s.begin():
+            s.execute(stmt.on_conflict_do_update(index_elements=["key"],
+                                                 set_={"value": value}))
 
     def document_by_sha(self, sha256: str) -> DocumentRecord | None:
         with self._session() as s:
@@ -230,21 +305,27 @@ class Catalogue:
     def start_document(self, doc: DocumentRecord) -> None:
         """Insert the document as ``processing``; an unfinished earlier attempt (same id) is
         reset, its pages dropped, so a re-run redoes it instead of duplicating it."""
+        values = {n: getattr(doc, n) for n in _names(DocumentRecord)
+                  if n not in ("pages", "created_at", "updated_at")}
+        values["status"] = "processing"
+        values["review_reasons"] = list(values["review_reasons"])
+        now = _now()
+        stmt = self._insert(DocumentRow).values(**values, created_at=now, updated_at=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={**{k: v for k, v in values.items() if k != "id"}, "updated_at": now})
         with self._guard(), self._session() as s, s.begin():
+            s.execute(stmt)
             s.execute(delete(PageRow).where(PageRow.document_id == doc.id))
-            row = s.get(DocumentRow, doc.id)
-            values = {n: getattr(doc, n) for n in _names(DocumentRecord)
-                      if n not in ("pages", "created_at", "updated_at")}
-            values["status"] = "processing"
-            if row is None:
-                s.add(DocumentRow(**values))
-            else:
-                for k, v in values.items():
-                    setattr(row, k, v)
 
     def save_page(self, page: PageRecord) -> None:
+        values = {n: getattr(page, n) for n in _names(PageRecord)}
+        stmt = self._insert(PageRow).values(**values)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["document_id", "number"],
+            set_={k: v for k, v in values.items() if k not in ("document_id", "number")})
         with self._guard(), self._session() as s, s.begin():
-            s.merge(PageRow(**{n: getattr(page, n) for n in _names(PageRecord)}))
+            s.execute(stmt)
 
     def finish_document(self, document_id: str, *, type: str, type_confidence: float,
                         fields: dict, dossier_code: str | None, page_count: int,
@@ -297,20 +378,20 @@ class Catalogue:
             s.execute(delete(DocumentRow).where(DocumentRow.id == document_id))
 
     def record_rejection(self, rej: RejectionRecord) -> RejectionRecord:
-        """Remember a rejected file once per content; a re-run counts another attempt."""
+        """Remember a rejected file once per content; a re-run counts another attempt (in
+        SQL, so that two processes rejecting the same file at once count two)."""
+        now = _now()
+        values = {n: getattr(rej, n) for n in _names(RejectionRecord)
+                  if n not in ("first_seen", "last_seen", "attempts")}
+        stmt = self._insert(RejectionRow).values(**values, attempts=1, first_seen=now,
+                                                 last_seen=now)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["sha256"],
+            set_={**{k: v for k, v in values.items() if k != "sha256"}, "last_seen": now,
+                  "attempts": RejectionRow.__table__.c.attempts + 1})
         with self._guard(), self._session() as s, s.begin():
-            row = s.get(RejectionRow, rej.sha256)
-            if row is None:
-                row = RejectionRow(**{n: getattr(rej, n) for n in _names(RejectionRecord)
-                                      if n not in ("first_seen", "last_seen", "attempts")})
-                s.add(row)
-            else:
-                row.attempts += 1
-                row.last_seen = _now()
-                row.filename, row.source_path = rej.filename, rej.source_path
-                row.code, row.message = rej.code, rej.message
-                row.quarantine_key = rej.quarantine_key
-            s.flush()
+            s.execute(stmt)
+            row = s.get(RejectionRow, rej.sha256, populate_existing=True)
             return RejectionRecord(**{n: getattr(row, n) for n in _names(RejectionRecord)})
 
     def clear_rejection(self, sha256: str) -> RejectionRecord | None:
@@ -385,6 +466,49 @@ class Catalogue:
 
     def _guard(self) -> _Guard:
         return self._Guard()
+
+
+HEAD = "0002"  # the newest migration in storage/migrations/versions
+_LOCK = 727_105  # PostgreSQL advisory lock id: one process migrates at a time
+
+
+def _alembic_config(connection):
+    from alembic.config import Config
+
+    from storage import migrations
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(migrations.__file__).parent))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def migrate(engine) -> str:
+    """Bring the schema to the newest migration and return its revision. A catalogue made
+    before migrations existed (tables, no ``alembic_version``) is stamped as 0001 first."""
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK})
+        current = MigrationContext.configure(conn).get_current_revision()
+        if current == HEAD:
+            return current
+        if current is None and "documents" in inspect(conn).get_table_names():
+            command.stamp(_alembic_config(conn), "0001")
+        command.upgrade(_alembic_config(conn), "head")
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its password, for messages."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return url
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:

@@ -32,3 +32,25 @@ def runtime(settings):
     rt = open_runtime(settings)
     yield rt
     rt.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_databases():
+    """A real PostgreSQL server on loopback for the session (see tests/services.py)."""
+    from tests.services import postgres
+
+    with postgres() as dbs:
+        yield dbs
+
+
+@pytest.fixture
+def postgres_url(postgres_databases) -> str:
+    """A fresh, empty PostgreSQL database."""
+    return postgres_databases.new()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalogue_url(request, tmp_path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'catalogue.sqlite3'}"
+    return request.getfixturevalue("postgres_url")
