@@ -401,6 +401,119 @@ def check_index(as_json: bool) -> None:
         sys.exit(1)
 
 
+def _bar(desc: str, unit: str):
+    from tqdm import tqdm
+
+    return tqdm(unit=unit, file=sys.stderr, dynamic_ncols=True,
+                disable=not sys.stderr.isatty(), desc=desc)
+
+
+def _since(value: str | None):
+    import datetime as dt
+
+    if not value:
+        return None
+    try:
+        day = dt.date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: a date as YYYY-MM-DD",
+                                 param_hint="--since") from None
+    return dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+
+
+@cli.command()
+@click.option("--since", help="only documents ingested or changed on or after this date "
+              "(YYYY-MM-DD); orphans are looked for only without it")
+@click.option("--history", is_flag=True, help="list the recorded runs instead of running")
+@click.option("--json", "as_json", is_flag=True)
+def verify(since: str | None, history: bool, as_json: bool) -> None:
+    """Fixity: re-hash every stored original and derived page file against the SHA-256
+    recorded in the catalogue; report missing, changed and orphaned objects. Each run is
+    recorded. Exits 1 when anything is wrong."""
+    from pipeline.preservation import verify as run_verify
+
+    rt = _runtime()
+    try:
+        if history:
+            runs = rt.catalogue.fixity_runs()
+            for r in runs:
+                line = {"run": r.id, "started_at": r.started_at.isoformat(),
+                        "finished_at": r.finished_at.isoformat() if r.finished_at else None,
+                        "since": r.since.isoformat() if r.since else None,
+                        "storage": r.storage_url or "default", "checked": r.checked,
+                        "missing": r.missing, "changed": r.changed, "orphaned": r.orphaned}
+                if as_json:
+                    _emit(line)
+                else:
+                    state = "unfinished" if r.finished_at is None else (
+                        "ok" if not (r.missing or r.changed or r.orphaned) else "PROBLEMS")
+                    click.echo(f"run {r.id} {line['started_at']}: {state}; {r.checked} "
+                               f"checked, {r.missing} missing, {r.changed} changed, "
+                               f"{r.orphaned} orphaned")
+            return
+        with _bar("verify", "object") as bar:
+            report = run_verify(rt, since=_since(since), on_object=lambda _k: bar.update())
+    finally:
+        rt.close()
+    if as_json:
+        _emit(report.to_dict())
+    else:
+        for f in report.findings:
+            detail = f" (document {f.document_id})" if f.document_id else ""
+            if f.problem == "changed":
+                detail += f": expected {f.expected[:12]}…, found {f.actual[:12]}…"
+            click.echo(f"{f.problem}: {f.key}{detail}")
+        click.echo(f"run {report.run_id}: {report.checked} objects checked, "
+                   f"{report.count('missing')} missing, {report.count('changed')} changed, "
+                   f"{report.count('orphaned')} orphaned", err=True)
+    if not report.ok:
+        sys.exit(1)
+
+
+@cli.command("export-dossier")
+@click.argument("code")
+@click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
+              help="the bag to write: a new folder, or a file ending in .zip")
+def export_dossier(code: str, output: Path) -> None:
+    """Export a dossier's documents as a BagIt bag: originals, searchable PDFs, page text
+    and hOCR, a metadata JSON per document, SHA-256 manifests."""
+    from pipeline.preservation import export_dossier as run_export
+
+    rt = _runtime()
+    try:
+        with _bar("bag", "document") as bar:
+            summary = run_export(rt, code, output, on_document=lambda _d: bar.update())
+    finally:
+        rt.close()
+    n = len(summary["documents"])
+    click.echo(f"wrote {output}: dossier {code}, {n} document{'s' if n != 1 else ''}",
+               err=True)
+
+
+@cli.command("migrate-storage")
+@click.option("--to", "url", required=True,
+              help="the new store: s3://BUCKET[/prefix] (with SOHOA_S3_*) or file:///folder")
+@click.option("--json", "as_json", is_flag=True)
+def migrate_storage(url: str, as_json: bool) -> None:
+    """Copy every object to another store, checking each copy's SHA-256; run it again after
+    an interruption and it goes on where it stopped. The catalogue switches to the new
+    store only when every object is there; the old copies are left in place."""
+    from pipeline.preservation import migrate_storage as run_migrate
+
+    rt = _runtime()
+    try:
+        with _bar("copy", "object") as bar:
+            report = run_migrate(rt, url, on_object=lambda _k: bar.update())
+    finally:
+        rt.close()
+    if as_json:
+        _emit(report.to_dict())
+    else:
+        click.echo(f"{report.copied} objects copied ({report.bytes / 1e6:.1f} MB), "
+                   f"{report.skipped} already there; the catalogue now uses {url}. "
+                   f"Set SOHOA_STORAGE_URL={url} (or leave it unset) from now on.", err=True)
+
+
 @cli.command()
 @click.argument("document_id")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,

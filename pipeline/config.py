@@ -21,9 +21,11 @@ class Settings(BaseSettings):
                             "http(s)://host:9200: Elasticsearch")
     search_index: str = Field("sohoa-pages", description="Elasticsearch alias and index prefix")
     broker_url: str = Field("", description="empty: a local process pool")
-    s3_endpoint: str = ""
-    s3_access_key: str = ""
-    s3_secret_key: str = ""
+    s3_endpoint: str = Field("", description="S3 API server for storage_url=s3://bucket"
+                             "[/prefix]: http(s)://host:port (the scheme decides TLS)")
+    s3_access_key: str = Field("", description="access key for s3_endpoint")
+    s3_secret_key: str = Field("", description="secret key for s3_endpoint")
+    s3_region: str = Field("", description="bucket region; empty: asked from the server")
     workers: int = Field(0, description="page worker processes; 0: one per core")
     languages: str = Field("vie+eng", description="Tesseract languages")
     tessdata: Path | None = Field(None, description="folder of .traineddata files")

@@ -63,7 +63,7 @@ def translate(exc: BaseException) -> SohoaError:
     from ocr.engine import EngineFailed as OcrFailed
     from ocr.engine import EngineUnavailable
     from search.index import SearchUnavailable
-    from storage.errors import ObjectMissing, StorageError, StorageUnavailable
+    from storage.errors import ObjectMissing, StorageAuthError, StorageError, StorageUnavailable
 
     if isinstance(exc, SohoaError):
         return exc
@@ -73,6 +73,8 @@ def translate(exc: BaseException) -> SohoaError:
         return EngineFailed(str(exc))
     if isinstance(exc, ObjectMissing):
         return NotFound(str(exc))
+    if isinstance(exc, StorageAuthError):
+        return ConfigError(str(exc))
     if isinstance(exc, StorageUnavailable | SearchUnavailable):
         return BackendUnavailable(str(exc))
     if isinstance(exc, StorageError):

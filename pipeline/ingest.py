@@ -10,6 +10,7 @@ done. A document left ``processing`` by an interrupted run is redone, not duplic
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -321,11 +322,11 @@ class Ingestion:
             "hocr": page_key(doc_id, n, "hocr"),
             "words": page_key(doc_id, n, "words.json"),
         }
-        store = self.rt.store
-        store.put(keys["image"], out.image)
-        store.put(keys["text"], out.text.encode("utf-8"))
-        store.put(keys["hocr"], out.hocr.encode("utf-8"))
-        store.put(keys["words"], json.dumps(out.words, ensure_ascii=False).encode("utf-8"))
+        blobs = {"image": out.image, "text": out.text.encode("utf-8"),
+                 "hocr": out.hocr.encode("utf-8"),
+                 "words": json.dumps(out.words, ensure_ascii=False).encode("utf-8")}
+        for role, data in blobs.items():
+            self.rt.store.put(keys[role], data)
         doc.keys += keys.values()
         self.rt.catalogue.save_page(PageRecord(
             document_id=doc_id, number=n, width=out.width, height=out.height, dpi=out.dpi,
@@ -333,7 +334,8 @@ class Ingestion:
             rotation_confidence=out.rotation_confidence, ocr_confidence=out.ocr_confidence,
             text=out.text, image_key=keys["image"], text_key=keys["text"],
             hocr_key=keys["hocr"], words_key=keys["words"], text_source=out.text_source,
-            needs_review=out.needs_review, rotation_method=out.rotation_method))
+            needs_review=out.needs_review, rotation_method=out.rotation_method,
+            hashes={role: hashlib.sha256(data).hexdigest() for role, data in blobs.items()}))
         doc.texts[n] = out.text
         doc.records[n] = out.records
         if out.needs_review:

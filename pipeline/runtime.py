@@ -23,6 +23,7 @@ class Runtime:
     store: ObjectStore
     catalogue: Catalogue
     index: SearchIndex
+    storage_url: str = ""  # where the objects are ("" : SOHOA_HOME/objects)
 
     def close(self) -> None:
         self.index.close()
@@ -37,9 +38,47 @@ def _store(settings: Settings) -> ObjectStore:
     if parsed.scheme == "file":
         return LocalObjectStore(Path(parsed.netloc + parsed.path))
     if parsed.scheme == "s3":
-        raise ConfigError("SOHOA_STORAGE_URL=s3://… is not supported by this version yet "
-                          "(S3/MinIO storage is planned); unset it to use the local store")
-    raise ConfigError(f"SOHOA_STORAGE_URL {url!r}: use file:///folder or leave it empty")
+        if not settings.s3_endpoint:
+            raise ConfigError(f"SOHOA_STORAGE_URL={url} needs SOHOA_S3_ENDPOINT, the S3 API "
+                              f"server (e.g. http://127.0.0.1:9000 for a local MinIO), and "
+                              f"SOHOA_S3_ACCESS_KEY / SOHOA_S3_SECRET_KEY")
+        from storage.errors import StorageError
+
+        try:
+            from storage.s3 import S3ObjectStore
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise DependencyMissing("S3 storage needs the minio client: "
+                                    "pip install 'minio>=7.2'") from exc
+        try:  # nothing is sent yet: the bucket is checked (and made) on first use
+            return S3ObjectStore.from_url(url, settings.s3_endpoint, settings.s3_access_key,
+                                          settings.s3_secret_key,
+                                          region=settings.s3_region or None)
+        except StorageError as exc:
+            raise ConfigError(f"SOHOA_STORAGE_URL / SOHOA_S3_ENDPOINT: {exc}") from exc
+    raise ConfigError(f"SOHOA_STORAGE_URL {url!r}: use file:///folder, s3://bucket[/prefix] "
+                      f"or leave it empty")
+
+
+def store_for_url(settings: Settings, url: str) -> ObjectStore:
+    """The object store at ``url`` ("" : the default folder), with the S3 settings."""
+    return _store(settings.model_copy(update={"storage_url": url}))
+
+
+def _storage_url(settings: Settings, catalogue: Catalogue) -> str:
+    """The catalogue records where its objects are (``sohoa migrate-storage`` changes it), so
+    that a setting pointing elsewhere, at an empty bucket say, is an error, not an archive
+    that seems to have lost its files."""
+    recorded = catalogue.get_meta("storage_url")
+    configured = settings.storage_url
+    if recorded is None:
+        catalogue.set_meta("storage_url", configured)
+        return configured
+    if configured and configured != recorded:
+        where = recorded or f"the default folder {settings.home / 'objects'}"
+        raise ConfigError(f"SOHOA_STORAGE_URL={configured}, but this catalogue's objects are in "
+                          f"{where}: unset SOHOA_STORAGE_URL, or move them with `sohoa "
+                          f"migrate-storage --to {configured}`")
+    return recorded
 
 
 def _index(settings: Settings) -> SearchIndex:
@@ -81,7 +120,12 @@ def open_runtime(settings: Settings) -> Runtime:
         settings.home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create SOHOA_HOME {settings.home}: {exc}") from exc
+    catalogue = None
     try:
-        return Runtime(settings, _store(settings), _catalogue(settings), _index(settings))
+        catalogue = _catalogue(settings)
+        url = _storage_url(settings, catalogue)
+        return Runtime(settings, store_for_url(settings, url), catalogue, _index(settings), url)
     except Exception as exc:
+        if catalogue is not None:
+            catalogue.close()
         raise translate(exc) from exc

@@ -34,6 +34,7 @@ from sqlalchemy import (
     inspect,
     select,
     text,
+    update,
 )
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
@@ -234,6 +235,29 @@ class RejectionRecord:
     attempts: int = 1
     first_seen: dt.datetime | None = None
     last_seen: dt.datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FixityFinding:
+    problem: str  # missing | changed | orphaned
+    key: str
+    document_id: str | None = None
+    expected: str | None = None
+    actual: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FixityRun:
+    id: int
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    since: dt.datetime | None
+    storage_url: str
+    checked: int
+    missing: int
+    changed: int
+    orphaned: int
+    findings: tuple[FixityFinding, ...] = ()
 
 
 def _names(cls) -> list[str]:
@@ -449,6 +473,76 @@ class Catalogue:
                 return
             yield from rows
             last = rows[-1]
+
+    # ---------------------------------------------------------------------------- fixity
+    def start_fixity_run(self, *, since: dt.datetime | None, storage_url: str) -> int:
+        with self._guard(), self._session() as s, s.begin():
+            row = FixityRunRow(since=since, storage_url=storage_url)
+            s.add(row)
+            s.flush()
+            return row.id
+
+    def add_fixity_findings(self, run_id: int, findings: list[FixityFinding]) -> None:
+        if not findings:
+            return
+        with self._guard(), self._session() as s, s.begin():
+            s.add_all(FixityFindingRow(run_id=run_id, problem=f.problem, key=f.key,
+                                       document_id=f.document_id, expected=f.expected,
+                                       actual=f.actual) for f in findings)
+
+    def finish_fixity_run(self, run_id: int, *, checked: int, missing: int, changed: int,
+                          orphaned: int) -> None:
+        with self._guard(), self._session() as s, s.begin():
+            s.execute(update(FixityRunRow).where(FixityRunRow.id == run_id).values(
+                checked=checked, missing=missing, changed=changed, orphaned=orphaned,
+                finished_at=_now()))
+
+    def fixity_runs(self, limit: int = 20) -> list[FixityRun]:
+        """The latest runs first, each with its findings."""
+        with self._session() as s:
+            rows = s.scalars(select(FixityRunRow).order_by(FixityRunRow.id.desc())
+                             .limit(limit)).all()
+            out = []
+            for r in rows:
+                found = s.scalars(select(FixityFindingRow).where(FixityFindingRow.run_id == r.id)
+                                  .order_by(FixityFindingRow.id))
+                out.append(FixityRun(r.id, r.started_at, r.finished_at, r.since, r.storage_url,
+                                     r.checked, r.missing, r.changed, r.orphaned,
+                                     tuple(FixityFinding(f.problem, f.key, f.document_id,
+                                                         f.expected, f.actual) for f in found)))
+            return out
+
+    def document_ids(self) -> set[str]:
+        with self._session() as s:
+            return set(s.scalars(select(DocumentRow.id)))
+
+    def rejected_shas(self) -> set[str]:
+        with self._session() as s:
+            return set(s.scalars(select(RejectionRow.sha256)))
+
+    def dossier_documents(self, code: str) -> list[DocumentRecord]:
+        """Finished documents filed under a dossier code, with their pages."""
+        with self._session() as s:
+            rows = s.scalars(select(DocumentRow).where(DocumentRow.dossier_code == code)
+                             .where(DocumentRow.status != "processing")
+                             .order_by(DocumentRow.created_at, DocumentRow.id))
+            return [_document(r, with_pages=True) for r in rows]
+
+    def documents_with_pages(self, *, since: dt.datetime | None = None
+                             ) -> Iterator[DocumentRecord]:
+        """Every document with its pages (changed since a time, if given), in id order,
+        read in batches."""
+        last = ""
+        while True:
+            with self._session() as s:
+                q = select(DocumentRow).where(DocumentRow.id > last).order_by(DocumentRow.id)
+                if since is not None:
+                    q = q.where(DocumentRow.updated_at >= since)
+                rows = [_document(r, with_pages=True) for r in s.scalars(q.limit(200))]
+            if not rows:
+                return
+            yield from rows
+            last = rows[-1].id
 
     def close(self) -> None:
         self.engine.dispose()

@@ -16,3 +16,8 @@ class ObjectMissing(StorageError, KeyError):
 
     def __str__(self) -> str:  # KeyError quotes its argument; say it plainly
         return str(self.args[0]) if self.args else "object missing"
+
+
+class StorageAuthError(StorageError):
+    """The store refused the credentials (a wrong key or secret, or a key without access to
+    the bucket); retrying will not help until the configuration is fixed."""

@@ -12,6 +12,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, Protocol
 
@@ -38,12 +39,20 @@ class ObjectStore(Protocol):
 
     def keys(self, prefix: str = "") -> Iterator[str]: ...
 
-    def sha256(self, key: str) -> str: ...
+    def sha256(self, key: str) -> str:
+        """The SHA-256 hex recorded for the object; may come from metadata, without a read."""
+
+    def content_sha256(self, key: str) -> str:
+        """The SHA-256 hex of the bytes actually stored, read back in full (for fixity checks)."""
 
     def copy(self, src: str, dst: str) -> None: ...
 
     def local_path(self, key: str) -> Path | None:
         """A filesystem path to read the object from in place, when the store has one."""
+
+    def presigned_url(self, key: str, expires: timedelta) -> str | None:
+        """A URL anyone may GET the object from until ``expires`` has passed; None when the
+        store cannot hand one out (the local store: serve ``local_path`` instead)."""
 
 
 class LocalObjectStore:
@@ -109,6 +118,11 @@ class LocalObjectStore:
     def local_path(self, key: str) -> Path | None:
         return self.path(key)
 
+    def presigned_url(self, key: str, expires: timedelta) -> str | None:
+        """None: a folder has no server to sign URLs for; callers serve ``local_path``."""
+        self.path(key)  # an invalid key is still an error
+        return None
+
     def keys(self, prefix: str = "") -> Iterator[str]:
         base = self.path(prefix) if prefix else self.root
         if base.is_file():
@@ -129,3 +143,7 @@ class LocalObjectStore:
         except FileNotFoundError:
             raise ObjectMissing(f"no object {key}") from None
         return h.hexdigest()
+
+    def content_sha256(self, key: str) -> str:
+        """The same as ``sha256``: the local store always hashes the file's bytes."""
+        return self.sha256(key)

@@ -51,12 +51,13 @@ class PostgresServer:
         subprocess.run([*self._as, _pg_bin("initdb"), "-D", str(data), "-U", "postgres",
                         "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8"],
                        check=True, capture_output=True)
-        self.proc = subprocess.Popen(
-            [*self._as, _pg_bin("postgres"), "-D", str(data), "-p", str(self.port),
-             "-h", "127.0.0.1", "-k", str(self.tmp), "-c", "fsync=off",
-             "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-             "-c", "max_connections=100"],
-            stdout=subprocess.DEVNULL, stderr=open(self.tmp / "server.log", "wb"))
+        with open(self.tmp / "server.log", "wb") as log:  # the server keeps its own copy
+            self.proc = subprocess.Popen(
+                [*self._as, _pg_bin("postgres"), "-D", str(data), "-p", str(self.port),
+                 "-h", "127.0.0.1", "-k", str(self.tmp), "-c", "fsync=off",
+                 "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                 "-c", "max_connections=100"],
+                stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -138,5 +139,24 @@ def postgres() -> Iterator[Databases]:
     server = PostgresServer().start()
     try:
         yield Databases(server=server)
+    finally:
+        server.stop()
+
+
+@contextlib.contextmanager
+def moto_s3() -> Iterator[dict[str, str]]:
+    """moto's S3 API server in this process on 127.0.0.1 (the OS picks the port); yields the
+    SOHOA_S3_* settings that reach it. Other processes (the CLI) reach it too."""
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # not a line per request
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    try:
+        yield {"SOHOA_S3_ENDPOINT": f"http://{host}:{port}", "SOHOA_S3_ACCESS_KEY": "sohoa-test",
+               "SOHOA_S3_SECRET_KEY": "sohoa-test-secret"}
     finally:
         server.stop()
