@@ -84,13 +84,23 @@ class _Bar:
 
 
 @cli.command()
-@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="one JSON object per file per line")
 @click.option("--workers", type=click.IntRange(min=1), help="worker processes (default: cores)")
-def ingest(paths: tuple[Path, ...], as_json: bool, workers: int | None) -> None:
+@click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
+              help="CSV: path,dossier_code[,type][,personal_id]; its files are ingested too "
+              "and filed under their dossiers")
+def ingest(paths: tuple[Path, ...], as_json: bool, workers: int | None,
+           manifest: Path | None) -> None:
     """Ingest scans (files or folders, recursively): PNG, JPEG, TIFF, BMP, WebP, PDF."""
+    from pipeline.dossiers import apply_manifest, read_manifest
     from pipeline.ingest import FileReport, Ingestion
 
+    if not paths and manifest is None:
+        raise click.UsageError("give files or folders to ingest, or --manifest FILE")
+    rows = read_manifest(manifest) if manifest else []
+    listed = [r.path for r in rows if not r.error]
+    paths = (*paths, *(p for p in listed if p not in paths))
     rt = _runtime()
     bar = _Bar()
     marks = {"done": "✓", "duplicate": "=", "rejected": "✗"}
@@ -107,11 +117,22 @@ def ingest(paths: tuple[Path, ...], as_json: bool, workers: int | None) -> None:
                       + (f"\n             note: {r.note}" if r.note else ""))
 
     started = time.monotonic()
+    outcomes = []
     try:
         reports = Ingestion(rt, on_report=on_report, progress=bar, workers=workers).run(paths)
+        if rows:
+            docs = {str(Path(r.file).resolve()): (r.document_id if r.status != "rejected"
+                                                  else None) for r in reports}
+            outcomes = apply_manifest(rt, rows, docs)
     finally:
         bar.close()
         rt.close()
+    for o in outcomes:
+        if as_json:
+            _emit(o.to_dict())
+        elif o.status != "linked":
+            click.echo(f"✗ manifest line {o.row.line} ({o.row.path.name}): {o.status}: "
+                       f"{o.message}", err=True)
     if not as_json:
         counts = {s: sum(1 for r in reports if r.status == s) for s in marks}
         pages = sum(r.pages for r in reports if r.status == "done")
@@ -120,6 +141,11 @@ def ingest(paths: tuple[Path, ...], as_json: bool, workers: int | None) -> None:
                    f"{counts['rejected']} rejected in {elapsed:.1f} s"
                    + (f"; rejected files are kept under {rt.settings.home / 'objects' / 'quarantine'}"
                       if counts["rejected"] and not rt.settings.storage_url else ""), err=True)
+        if outcomes:
+            linked = sum(1 for o in outcomes if o.status == "linked")
+            click.echo(f"manifest: {linked} of {len(outcomes)} rows filed under their dossiers"
+                       + ("; see above for the others" if linked < len(outcomes) else ""),
+                       err=True)
 
 
 def _document_dict(doc, corrections=()) -> dict:
@@ -164,14 +190,19 @@ def _print_fields(fields: dict, details: dict, indent: str = "  ") -> None:
 @click.option("--json", "as_json", is_flag=True)
 def show(document_id: str, as_json: bool) -> None:
     """Show a document: type, fields, and each page's angles, confidence and text."""
+    from pipeline.dossiers import audit
     from pipeline.review import get_document
 
     rt = _runtime()
     try:
         doc, corrections = get_document(rt, document_id)
+        audit(rt, "document_shown", doc.id)
+        links = rt.catalogue.links(document_id=doc.id)
     finally:
         rt.close()
     data = _document_dict(doc, corrections)
+    data["dossiers"] = [{"code": ln.code, "role": ln.role, "result": ln.result_code,
+                         "linked_by": ln.linked_by} for ln in links]
     if as_json:
         _emit(data)
         return
@@ -180,6 +211,8 @@ def show(document_id: str, as_json: bool) -> None:
                + (f"   dossier: {doc.dossier_code}" if doc.dossier_code else ""))
     for reason in doc.review_reasons if doc.status == "needs_review" else ():
         click.echo(f"  needs review: {reason}")
+    for ln in links:
+        click.echo(f"  filed under {ln.code} as {ln.result_code or ln.role} ({ln.linked_by})")
     _print_fields(doc.fields, doc.field_details)
     for c in corrections:
         click.echo(f"  corrected {c.field}: {c.old_value!r} → {c.new_value!r} by {c.corrected_by}"
@@ -330,9 +363,13 @@ def search(query: tuple[str, ...], doc_type: str | None, event_from: str | None,
                     scanned_from=_iso(scanned_from, "scanned-from"),
                     scanned_to=_iso(scanned_to, "scanned-to"), sort=sort, limit=limit,
                     after=after)
+    from pipeline.dossiers import audit
+
     rt = _runtime()
     try:
         result = rt.index.search(q)
+        audit(rt, "search", (text or "(filters)")[:64], total=result.total,
+              hits=[f"{h.document_id}/{h.page}" for h in result.hits])
     finally:
         rt.close()
     if as_json:
@@ -516,15 +553,217 @@ def migrate_storage(url: str, as_json: bool) -> None:
 
 @cli.command()
 @click.argument("document_id")
+@click.argument("code")
+@click.option("--result", "role", flag_value="result", help="file it as one of the results")
+@click.option("--record", "role", flag_value="record", help="file it as a record (receipt…)")
+@click.option("--by", "who", help="the clerk (default: SOHOA_ACTOR or the login name)")
+def link(document_id: str, code: str, role: str | None, who: str | None) -> None:
+    """File a document under a dossier by hand (a clerk's link)."""
+    from pipeline.dossiers import link_by_clerk
+
+    rt = _runtime()
+    try:
+        ln = link_by_clerk(rt, document_id, code, role=role, who=who)
+    finally:
+        rt.close()
+    click.echo(f"{document_id} filed under {ln.code} as {ln.result_code or ln.role}")
+
+
+@cli.command()
+@click.argument("code")
+@click.option("--json", "as_json", is_flag=True)
+def dossier(code: str, as_json: bool) -> None:
+    """A dossier: applicant, procedure, its records and numbered results, and conflicts."""
+    from pipeline.dossiers import audit, valid_code
+    from pipeline.errors import NotFound
+
+    rt = _runtime()
+    try:
+        normal = valid_code(code) or code
+        d = rt.catalogue.get_dossier(normal)
+        if d is None:
+            raise NotFound(f"no dossier {code}")
+        links = rt.catalogue.links(code=normal)
+        conflicts = [c for c in rt.catalogue.conflicts() if normal in c.codes]
+        audit(rt, "dossier_shown", normal)
+    finally:
+        rt.close()
+    data = {"code": d.code, "procedure": d.procedure, "applicant_name": d.applicant_name,
+            "applicant_id": d.applicant_id, "received_date": d.received_date,
+            "status": d.status,
+            "documents": [{"document_id": ln.document_id, "role": ln.role,
+                           "result": ln.result_code, "linked_by": ln.linked_by,
+                           "by": ln.actor} for ln in links],
+            "conflicts": [{"document_id": c.document_id, "codes": list(c.codes),
+                           "reason": c.reason} for c in conflicts]}
+    if as_json:
+        _emit(data)
+        return
+    click.echo(f"dossier {d.code}: {d.procedure or '(procedure unknown)'}")
+    click.echo(f"  applicant {d.applicant_name or '?'} ({d.applicant_id or 'no ID'}), "
+               f"received {d.received_date or '?'}")
+    for doc in data["documents"]:
+        click.echo(f"  {doc['result'] or doc['role']:<34} {doc['document_id']} "
+                   f"(by {doc['linked_by']})")
+    for c in data["conflicts"]:
+        click.echo(f"  CONFLICT {c['document_id'] or ''}: {c['reason']}")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def conflicts(as_json: bool) -> None:
+    """Dossier links that could not be made: two codes for one document, bad manifest rows."""
+    rt = _runtime()
+    try:
+        found = rt.catalogue.conflicts()
+    finally:
+        rt.close()
+    for c in found:
+        if as_json:
+            _emit({"id": c.id, "document_id": c.document_id, "codes": list(c.codes),
+                   "reason": c.reason, "source": c.source,
+                   "at": c.at.isoformat() if c.at else None})
+        else:
+            click.echo(f"{c.id}: {c.document_id or '-'} {c.reason}")
+
+
+@cli.command()
+@click.argument("key")
+@click.option("--json", "as_json", is_flag=True)
+def person(key: str, as_json: bool) -> None:
+    """A person (by 12-digit ID number, or person number): their records and dossiers."""
+    from pipeline.dossiers import audit
+    from pipeline.errors import NotFound
+
+    rt = _runtime()
+    try:
+        p = rt.catalogue.person(key)
+        if p is None:
+            raise NotFound(f"no person {key}")
+        records = []
+        for doc_id, role in rt.catalogue.person_documents(p.id):
+            doc = rt.catalogue.get_document(doc_id)
+            records.append({"document_id": doc_id, "role": role, "type": doc.type,
+                            "dossiers": [ln.result_code or ln.code for ln in
+                                         rt.catalogue.links(document_id=doc_id)]})
+        audit(rt, "person_shown", str(p.id))
+    finally:
+        rt.close()
+    data = {"id": p.id, "name": p.name, "personal_id": p.personal_id,
+            "date_of_birth": p.date_of_birth, "records": records}
+    if as_json:
+        _emit(data)
+        return
+    click.echo(f"person {p.id}: {p.name}, born {p.date_of_birth or '?'}, ID "
+               f"{p.personal_id or 'unknown'}")
+    for r in records:
+        click.echo(f"  {r['type']:<24} as {r['role']:<9} {r['document_id']}"
+                   + (f"  dossiers: {', '.join(r['dossiers'])}" if r["dossiers"] else ""))
+
+
+@cli.command("merge-people")
+@click.argument("keep", type=int)
+@click.argument("other", type=int)
+def merge_people(keep: int, other: int) -> None:
+    """Merge person OTHER into KEEP (a clerk's decision; never done automatically)."""
+    from pipeline.dossiers import audit
+
+    rt = _runtime()
+    try:
+        rt.catalogue.merge_people(keep, other)
+        audit(rt, "people_merged", str(keep), merged=other)
+    finally:
+        rt.close()
+    click.echo(f"person {other} merged into {keep}")
+
+
+@cli.command()
+@click.argument("code")
+@click.argument("personal_id")
+@click.option("-o", "--output", type=click.Path(path_type=Path, file_okay=False),
+              default=Path("."), show_default=True, help="folder for the copies")
+@click.option("--json", "as_json", is_flag=True)
+def retrieve(code: str, personal_id: str, output: Path, as_json: bool) -> None:
+    """A citizen's certificates: dossier code + their 12-digit personal ID number → the
+    dossier's results as searchable PDFs, each with its SHA-256 and verification code."""
+    from pipeline.dossiers import retrieve as run_retrieve
+
+    rt = _runtime()
+    try:
+        issued = run_retrieve(rt, code, personal_id, output)
+    finally:
+        rt.close()
+    for c in issued:
+        if as_json:
+            _emit(c.to_dict())
+        else:
+            click.echo(f"{c.result_code}: {c.path}\n  SHA-256 {c.sha256}\n  verification "
+                       f"code {c.verification_code} (sohoa verify-copy FILE)")
+
+
+@cli.command("verify-copy")
+@click.argument("file", type=click.Path(path_type=Path, exists=True, dir_okay=False))
+@click.option("--code", help="the verification code printed with the copy")
+@click.option("--json", "as_json", is_flag=True)
+def verify_copy(file: Path, code: str | None, as_json: bool) -> None:
+    """Whether FILE is an unchanged copy issued by this archive. Exits 1 when it is not."""
+    from pipeline.dossiers import verify_copy as run_verify
+
+    rt = _runtime()
+    try:
+        result = run_verify(rt, file, code)
+    finally:
+        rt.close()
+    if as_json:
+        _emit(result)
+    elif result["valid"]:
+        click.echo(f"valid: {file} is {result['result'] or result['document_id']}, issued "
+                   f"{result['issued_at']}, verification code {result['verification_code']}")
+    else:
+        click.echo(f"NOT VALID: {file} matches no copy issued by this archive "
+                   f"(SHA-256 {result['sha256']})")
+    if not result["valid"]:
+        sys.exit(1)
+
+
+@cli.command("audit")
+@click.option("--actor", help="only this user")
+@click.option("--target", help="only this document, dossier or person")
+@click.option("--since", help="from this date (YYYY-MM-DD)")
+@click.option("--limit", type=click.IntRange(1, 100000), default=100, show_default=True)
+@click.option("--json", "as_json", is_flag=True)
+def audit_log(actor: str | None, target: str | None, since: str | None, limit: int,
+              as_json: bool) -> None:
+    """The audit log of personal-record reads, newest first: who, what, when, channel."""
+    rt = _runtime()
+    try:
+        entries = rt.catalogue.audit_entries(actor=actor, target=target, since=_since(since),
+                                             limit=limit)
+    finally:
+        rt.close()
+    for e in entries:
+        if as_json:
+            _emit({"id": e.id, "at": e.at.isoformat() if e.at else None, "actor": e.actor,
+                   "channel": e.channel, "action": e.action, "target": e.target,
+                   "detail": e.detail})
+        else:
+            click.echo(f"{e.at:%Y-%m-%d %H:%M:%S} {e.channel:<7} {e.actor:<12} {e.action:<14} "
+                       f"{e.target}")
+
+
+@cli.command()
+@click.argument("document_id")
 @click.option("-o", "--output", type=click.Path(path_type=Path), required=True,
               help="the PDF file to write")
 def export(document_id: str, output: Path) -> None:
     """Export a document as a searchable PDF (page images with an invisible text layer)."""
+    from pipeline.dossiers import audit
     from pipeline.export import export_pdf
 
     rt = _runtime()
     try:
         n = export_pdf(rt, document_id, output)
+        audit(rt, "copy_exported", document_id, file=str(output))
     finally:
         rt.close()
     click.echo(f"wrote {output} ({n} page{'s' if n != 1 else ''})", err=True)

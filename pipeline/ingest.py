@@ -24,6 +24,7 @@ from ocr.engine import EngineFailed as OcrFailed
 from ocr.engine import find_tessdata
 from pipeline.classify import Classification, classify_document
 from pipeline.doctype import load_model
+from pipeline.dossiers import link_document
 from pipeline.errors import BadInput, DependencyMissing, SohoaError, translate
 from pipeline.executor import EngineOptions, LocalExecutor, WorkerCrashed, WorkerInitFailed
 from pipeline.fields import FieldValue, details, shape, values
@@ -79,6 +80,7 @@ class _Doc:
     records: dict[int, list[dict]] = field(default_factory=dict)
     pages_to_review: list[int] = field(default_factory=list)
     keys: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)  # QR/barcode payloads found on its pages
     error: SohoaError | None = None
 
 
@@ -338,6 +340,7 @@ class Ingestion:
             hashes={role: hashlib.sha256(data).hexdigest() for role, data in blobs.items()}))
         doc.texts[n] = out.text
         doc.records[n] = out.records
+        doc.codes += getattr(out, "codes", ())
         if out.needs_review:
             doc.pages_to_review.append(n)
 
@@ -387,6 +390,8 @@ class Ingestion:
             dossier_code=code, page_count=len(texts), field_details=details(shaped),
             classified_by=f"{result.method} {self.model.version}" if self.model else "rules",
             status="needs_review" if reasons else "done", review_reasons=reasons)
+        # Dossier and people links: from what the document says about itself.
+        link_document(self.rt, self.rt.catalogue.get_document(doc_id), tuple(doc.codes))
         if self.rt.catalogue.clear_rejection(src.sha256) is not None:
             for key in list(self.rt.store.keys(f"quarantine/{src.sha256}")):
                 self.rt.store.delete(key)  # rejected before, processed now

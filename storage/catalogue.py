@@ -31,6 +31,7 @@ from sqlalchemy import (
     create_engine,
     delete,
     event,
+    func,
     inspect,
     select,
     text,
@@ -167,6 +168,92 @@ class FixityFindingRow(Base):
     actual: Mapped[str | None] = mapped_column(String(64), nullable=True)
 
 
+class DossierRow(Base):
+    """A dossier (hồ sơ) of the one-stop-shop system, by its code."""
+
+    __tablename__ = "dossiers"
+    code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    procedure: Mapped[str | None] = mapped_column(Text, nullable=True)
+    applicant_name: Mapped[str | None] = mapped_column(Text, nullable=True)
+    applicant_id: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
+    received_date: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    status: Mapped[str] = mapped_column(String(24), default="received")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class DossierLinkRow(Base):
+    """A document filed under a dossier: as a record (receipt, application) or as one of its
+    results, numbered ``<code>-KQ(n)``. A document can belong to several dossiers."""
+
+    __tablename__ = "dossier_links"
+    code: Mapped[str] = mapped_column(ForeignKey("dossiers.code", ondelete="CASCADE"),
+                                      primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
+                                             primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(8))  # record | result
+    result_number: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    linked_by: Mapped[str] = mapped_column(String(16))  # manifest | receipt | qr | text | clerk
+    actor: Mapped[str] = mapped_column(String(128), default="sohoa")
+    linked_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class LinkConflictRow(Base):
+    """Two codes for one document, or a code that fails validation: reported, not resolved."""
+
+    __tablename__ = "link_conflicts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    document_id: Mapped[str | None] = mapped_column(String(32), nullable=True, index=True)
+    codes: Mapped[list] = mapped_column(JSON, default=list)
+    reason: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(16))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class PersonRow(Base):
+    __tablename__ = "people"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    personal_id: Mapped[str | None] = mapped_column(String(12), unique=True, nullable=True)
+    name: Mapped[str] = mapped_column(Text)
+    folded_name: Mapped[str] = mapped_column(String(160), index=True)
+    date_of_birth: Mapped[str | None] = mapped_column(String(10), nullable=True)
+    merged_into: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class PersonDocumentRow(Base):
+    __tablename__ = "person_documents"
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"),
+                                           primary_key=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"),
+                                             primary_key=True, index=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class AuditRow(Base):
+    """Append-only (triggers refuse UPDATE and DELETE): who read which personal record,
+    when, through which channel."""
+
+    __tablename__ = "audit"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now, index=True)
+    actor: Mapped[str] = mapped_column(String(128), index=True)
+    channel: Mapped[str] = mapped_column(String(16))  # cli | web | api | citizen
+    action: Mapped[str] = mapped_column(String(32))
+    target: Mapped[str] = mapped_column(String(64), index=True)
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class CopyRow(Base):
+    """An electronic copy issued from a record: its hash and verification code."""
+
+    __tablename__ = "copies"
+    verification_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    document_id: Mapped[str] = mapped_column(ForeignKey("documents.id", ondelete="CASCADE"))
+    result_code: Mapped[str | None] = mapped_column(String(48), nullable=True)
+    channel: Mapped[str] = mapped_column(String(16))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
 @dataclass(frozen=True, slots=True)
 class PageRecord:
     document_id: str
@@ -258,6 +345,72 @@ class FixityRun:
     changed: int
     orphaned: int
     findings: tuple[FixityFinding, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DossierRecord:
+    code: str
+    procedure: str | None = None
+    applicant_name: str | None = None
+    applicant_id: str | None = None
+    received_date: str | None = None
+    status: str = "received"
+
+
+@dataclass(frozen=True, slots=True)
+class DossierLink:
+    code: str
+    document_id: str
+    role: str  # record | result
+    result_number: int | None
+    linked_by: str
+    actor: str
+    linked_at: dt.datetime | None = None
+
+    @property
+    def result_code(self) -> str | None:
+        return f"{self.code}-KQ({self.result_number})" if self.result_number else None
+
+
+@dataclass(frozen=True, slots=True)
+class LinkConflict:
+    document_id: str | None
+    codes: tuple[str, ...]
+    reason: str
+    source: str
+    at: dt.datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PersonRecord:
+    id: int
+    name: str
+    folded_name: str
+    personal_id: str | None = None
+    date_of_birth: str | None = None
+    merged_into: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    actor: str
+    channel: str
+    action: str
+    target: str
+    detail: dict = field(default_factory=dict)
+    at: dt.datetime | None = None
+    id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CopyRecord:
+    verification_code: str
+    sha256: str
+    document_id: str
+    result_code: str | None
+    channel: str
+    issued_at: dt.datetime | None = None
 
 
 def _names(cls) -> list[str]:
@@ -474,6 +627,186 @@ class Catalogue:
             yield from rows
             last = rows[-1]
 
+    # -------------------------------------------------------------------------- dossiers
+    def upsert_dossier(self, d: DossierRecord) -> DossierRecord:
+        """Create the dossier, or fill in what it did not know yet (never overwrite a known
+        value: a receipt read by OCR must not replace what a manifest or clerk gave)."""
+        values = {n: getattr(d, n) for n in _names(DossierRecord)}
+        stmt = self._insert(DossierRow).values(**values, created_at=_now())
+        table = DossierRow.__table__
+        fill = {n: func.coalesce(table.c[n], stmt.excluded[n])
+                for n in ("procedure", "applicant_name", "applicant_id", "received_date")}
+        with self._guard(), self._session() as s, s.begin():
+            s.execute(stmt.on_conflict_do_update(index_elements=["code"], set_=fill))
+            row = s.get(DossierRow, d.code, populate_existing=True)
+            return DossierRecord(**{n: getattr(row, n) for n in _names(DossierRecord)})
+
+    def get_dossier(self, code: str) -> DossierRecord | None:
+        with self._session() as s:
+            row = s.get(DossierRow, code)
+            return DossierRecord(**{n: getattr(row, n) for n in _names(DossierRecord)}) \
+                if row else None
+
+    def link(self, code: str, document_id: str, *, role: str, linked_by: str,
+             actor: str = "sohoa") -> DossierLink:
+        """File a document under a dossier (the dossier must exist); a result gets the next
+        number. Linking again changes nothing and returns the existing link."""
+        with self._guard(), self._session() as s, s.begin():
+            if self.engine.dialect.name == "postgresql":  # numbering: one linker at a time
+                s.execute(select(DossierRow.code).where(DossierRow.code == code)
+                          .with_for_update())
+            row = s.get(DossierLinkRow, (code, document_id))
+            if row is None:
+                number = None
+                if role == "result":
+                    number = (s.scalar(select(func.max(DossierLinkRow.result_number))
+                                       .where(DossierLinkRow.code == code)) or 0) + 1
+                row = DossierLinkRow(code=code, document_id=document_id, role=role,
+                                     result_number=number, linked_by=linked_by, actor=actor,
+                                     linked_at=_now())
+                s.add(row)
+                s.flush()
+            return DossierLink(**{n: getattr(row, n) for n in _names(DossierLink)})
+
+    def links(self, *, code: str | None = None,
+              document_id: str | None = None) -> list[DossierLink]:
+        with self._session() as s:
+            q = select(DossierLinkRow).order_by(DossierLinkRow.code,
+                                                DossierLinkRow.result_number,
+                                                DossierLinkRow.linked_at)
+            if code is not None:
+                q = q.where(DossierLinkRow.code == code)
+            if document_id is not None:
+                q = q.where(DossierLinkRow.document_id == document_id)
+            return [DossierLink(**{n: getattr(r, n) for n in _names(DossierLink)})
+                    for r in s.scalars(q)]
+
+    def add_conflict(self, c: LinkConflict) -> None:
+        with self._guard(), self._session() as s, s.begin():
+            s.add(LinkConflictRow(document_id=c.document_id, codes=list(c.codes),
+                                  reason=c.reason, source=c.source))
+
+    def conflicts(self, document_id: str | None = None) -> list[LinkConflict]:
+        with self._session() as s:
+            q = select(LinkConflictRow).order_by(LinkConflictRow.id)
+            if document_id is not None:
+                q = q.where(LinkConflictRow.document_id == document_id)
+            return [LinkConflict(r.document_id, tuple(r.codes or ()), r.reason, r.source, r.at,
+                                 r.id) for r in s.scalars(q)]
+
+    # ---------------------------------------------------------------------------- people
+    def find_or_add_person(self, *, name: str, folded_name: str, personal_id: str | None,
+                           date_of_birth: str | None) -> PersonRecord | None:
+        """The person with this ID number; else with this folded name and date of birth;
+        else a new one. None when neither an ID nor a date of birth is known (a name
+        alone does not identify anyone)."""
+        if not personal_id and not date_of_birth:
+            return None
+        with self._guard(), self._session() as s, s.begin():
+            row = None
+            if personal_id:
+                row = s.scalars(select(PersonRow).where(PersonRow.personal_id == personal_id)
+                                ).first()
+            if row is None and date_of_birth:
+                q = select(PersonRow).where(PersonRow.folded_name == folded_name,
+                                            PersonRow.date_of_birth == date_of_birth,
+                                            PersonRow.merged_into.is_(None))
+                if personal_id:  # someone else's ID number is someone else
+                    q = q.where(PersonRow.personal_id.is_(None))
+                row = s.scalars(q.order_by(PersonRow.id)).first()
+                if row is not None and personal_id:
+                    row.personal_id = personal_id
+            if row is None:
+                row = PersonRow(name=name, folded_name=folded_name, personal_id=personal_id,
+                                date_of_birth=date_of_birth)
+                s.add(row)
+            elif row.date_of_birth is None and date_of_birth:
+                row.date_of_birth = date_of_birth
+            s.flush()
+            while row.merged_into is not None:
+                row = s.get(PersonRow, row.merged_into)
+            return PersonRecord(**{n: getattr(row, n) for n in _names(PersonRecord)})
+
+    def add_person_document(self, person_id: int, document_id: str, role: str) -> None:
+        stmt = self._insert(PersonDocumentRow).values(person_id=person_id,
+                                                      document_id=document_id, role=role)
+        with self._guard(), self._session() as s, s.begin():
+            s.execute(stmt.on_conflict_do_nothing())
+
+    def person(self, key: str) -> PersonRecord | None:
+        """A person by 12-digit ID number or by record number; merged records lead to the
+        record they were merged into."""
+        with self._session() as s:
+            row = None
+            if len(key) == 12 and key.isdigit():
+                row = s.scalars(select(PersonRow).where(PersonRow.personal_id == key)).first()
+            if row is None and key.isdigit() and len(key) < 12:
+                row = s.get(PersonRow, int(key))
+            while row is not None and row.merged_into is not None:
+                row = s.get(PersonRow, row.merged_into)
+            return PersonRecord(**{n: getattr(row, n) for n in _names(PersonRecord)}) \
+                if row else None
+
+    def person_documents(self, person_id: int) -> list[tuple[str, str]]:
+        """(document id, role) of the person and of every record merged into it."""
+        with self._session() as s:
+            ids = [person_id]
+            frontier = [person_id]
+            while frontier:
+                frontier = list(s.scalars(select(PersonRow.id)
+                                          .where(PersonRow.merged_into.in_(frontier))))
+                ids += frontier
+            rows = s.execute(select(PersonDocumentRow.document_id, PersonDocumentRow.role)
+                             .where(PersonDocumentRow.person_id.in_(ids))
+                             .order_by(PersonDocumentRow.document_id))
+            return [(d, r) for d, r in rows]
+
+    def merge_people(self, keep: int, other: int) -> None:
+        with self._guard(), self._session() as s, s.begin():
+            a, b = s.get(PersonRow, keep), s.get(PersonRow, other)
+            if a is None or b is None or keep == other:
+                raise StorageError(f"cannot merge person {other} into {keep}")
+            if a.personal_id and b.personal_id and a.personal_id != b.personal_id:
+                raise StorageError(f"people {keep} and {other} have different ID numbers "
+                                   f"({a.personal_id}, {b.personal_id}): not the same person")
+            b.merged_into = keep
+            if not a.personal_id and b.personal_id:
+                pid, b.personal_id = b.personal_id, None
+                s.flush()
+                a.personal_id = pid
+            a.date_of_birth = a.date_of_birth or b.date_of_birth
+
+    # ----------------------------------------------------------------------- audit, copies
+    def audit(self, e: AuditEntry) -> None:
+        with self._guard(), self._session() as s, s.begin():
+            s.add(AuditRow(actor=e.actor, channel=e.channel, action=e.action, target=e.target,
+                           detail=e.detail, at=_now()))
+
+    def audit_entries(self, *, actor: str | None = None, target: str | None = None,
+                      since: dt.datetime | None = None, limit: int = 1000) -> list[AuditEntry]:
+        with self._session() as s:
+            q = select(AuditRow).order_by(AuditRow.id.desc()).limit(limit)
+            if actor:
+                q = q.where(AuditRow.actor == actor)
+            if target:
+                q = q.where(AuditRow.target == target)
+            if since:
+                q = q.where(AuditRow.at >= since)
+            return [AuditEntry(r.actor, r.channel, r.action, r.target, dict(r.detail or {}),
+                               r.at, r.id) for r in s.scalars(q)]
+
+    def add_copy(self, c: CopyRecord) -> None:
+        with self._guard(), self._session() as s, s.begin():
+            s.add(CopyRow(verification_code=c.verification_code, sha256=c.sha256,
+                          document_id=c.document_id, result_code=c.result_code,
+                          channel=c.channel, issued_at=_now()))
+
+    def copies_by_sha(self, sha256: str) -> list[CopyRecord]:
+        with self._session() as s:
+            return [CopyRecord(r.verification_code, r.sha256, r.document_id, r.result_code,
+                               r.channel, r.issued_at)
+                    for r in s.scalars(select(CopyRow).where(CopyRow.sha256 == sha256))]
+
     # ---------------------------------------------------------------------------- fixity
     def start_fixity_run(self, *, since: dt.datetime | None, storage_url: str) -> int:
         with self._guard(), self._session() as s, s.begin():
@@ -523,7 +856,9 @@ class Catalogue:
     def dossier_documents(self, code: str) -> list[DocumentRecord]:
         """Finished documents filed under a dossier code, with their pages."""
         with self._session() as s:
-            rows = s.scalars(select(DocumentRow).where(DocumentRow.dossier_code == code)
+            linked = select(DossierLinkRow.document_id).where(DossierLinkRow.code == code)
+            rows = s.scalars(select(DocumentRow).where((DocumentRow.dossier_code == code)
+                                                       | DocumentRow.id.in_(linked))
                              .where(DocumentRow.status != "processing")
                              .order_by(DocumentRow.created_at, DocumentRow.id))
             return [_document(r, with_pages=True) for r in rows]
@@ -562,7 +897,7 @@ class Catalogue:
         return self._Guard()
 
 
-HEAD = "0002"  # the newest migration in storage/migrations/versions
+HEAD = "0003"  # the newest migration in storage/migrations/versions
 _LOCK = 727_105  # PostgreSQL advisory lock id: one process migrates at a time
 
 
