@@ -64,6 +64,9 @@ def _init_worker(options: EngineOptions) -> None:
     """Load the engine once per process. A failure is kept and raised by every task (a broken
     initializer would otherwise look like a crashing page)."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
+    import cv2
+
+    cv2.setNumThreads(1)  # one process per core: OpenCV's own threads would compete
     global _engine, _init_error
     from pathlib import Path
 

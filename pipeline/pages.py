@@ -54,6 +54,7 @@ class PageOutput:
     rotation_method: str = "none"  # "layout" | "osd" | "none"
     needs_review: bool = False  # OCR confidence below the review threshold
     records: list[dict] = field(default_factory=list)  # fields found: [{name: FieldValue dict}]
+    codes: tuple[str, ...] = ()  # what the QR codes and barcodes on the page say
 
 
 def encode(image: np.ndarray, *, bilevel: bool) -> tuple[bytes, str]:
@@ -82,7 +83,7 @@ def _from_text_layer(task: PageTask, loaded: LoadedPage) -> PageOutput:
         rotation_confidence=0.0, ocr_confidence=100.0, text=words_text(words),
         hocr=words_to_hocr(words, width=w, height=h, source="pdf text layer"),
         words=[word.to_dict() for word in words], text_source="text_layer",
-        records=_records(words, task.number))
+        records=_records(words, task.number), codes=_codes(loaded.image))
 
 
 def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
@@ -94,6 +95,7 @@ def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
     del loaded  # one full-size copy of the page at a time
     result = process_page(image, dpi=dpi, engine=engine)
     del image
+    codes = _codes(result.image)
     data, ext = encode(result.image, bilevel=bilevel)
     rec = result.recognized
     h, w = result.image.shape[:2]
@@ -105,7 +107,13 @@ def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
         ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr,
         words=[word.to_dict() for word in rec.words],
         needs_review=rec.confidence < task.review_confidence,
-        records=_records(rec.words, task.number))
+        records=_records(rec.words, task.number), codes=codes)
+
+
+def _codes(image) -> tuple[str, ...]:
+    from ocr.barcodes import read_codes
+
+    return tuple(c.text for c in read_codes(image))
 
 
 def _records(words, number: int) -> list[dict]:

@@ -13,6 +13,8 @@ Usage:
     python samples/generate.py bad                # unreadable files: samples/bad
     python samples/generate.py pages --out DIR --seed 7 --count 40 [--dpi 300] [--max-skew 15]
                                                    # ground truth in DIR-truth
+    python samples/generate.py pages --out DIR --types dossier_receipt --qr '{dossier_code}'
+                                                   # receipts with a QR code of their code
 
 Conventions: ``skew_angle`` is the angle in degrees, counter-clockwise positive, by which the
 content was tilted; ``rotation`` (0/90/180/270) is the counter-clockwise quarter-turn applied
@@ -727,6 +729,58 @@ class Degradation:
     color: bool = False  # keep colour (else grey)
 
 
+QR_MODULE_MM = 0.68  # one QR module: 8 px at 300 dpi; a receipt's QR is then 22-30 mm across
+
+
+def qr_patch(text: str, module_px: int = 8) -> Image.Image:
+    """A QR code (error correction M, byte mode, UTF-8 without ECI, as most printers of
+    receipts emit it) carrying ``text`` (NFC), black on white, with the standard four-module
+    quiet zone; each module is ``module_px`` pixels square. A greyscale ("L") image."""
+    params = cv2.QRCodeEncoder.Params()
+    params.correction_level = cv2.QRCodeEncoder_CORRECT_LEVEL_M
+    matrix = cv2.QRCodeEncoder.create(params).encode(nfc(text))
+    ys, xs = np.nonzero(matrix < 128)  # the encoder's own margin is two modules: redo it
+    matrix = matrix[ys.min():ys.max() + 1, xs.min():xs.max() + 1]
+    matrix = np.pad(matrix, 4, constant_values=255)
+    return Image.fromarray(np.kron(matrix, np.ones((module_px, module_px), np.uint8)), "L")
+
+
+def add_qr(page: Image.Image, text: str, *, xy: tuple[int, int] | None = None,
+           module_px: int | None = None) -> tuple[int, int, int, int]:
+    """Print a QR code carrying ``text`` onto ``page`` (in place) with its top-left corner
+    (quiet zone included) at ``xy``, by default the bottom-right corner 12 mm in from the
+    edges, where the generated forms leave paper free. ``module_px`` defaults to 0.68 mm at
+    the page's resolution (8 px at 300 dpi; the page's dpi is taken from its width as A4).
+    Returns the box (x0, y0, x1, y1) of the printed symbol, quiet zone excluded."""
+    dpi = page.width / (A4_MM[0] / 25.4)
+    module = module_px or max(2, round(QR_MODULE_MM / 25.4 * dpi))
+    patch = qr_patch(text, module)
+    if xy is None:
+        inset = round(12 / 25.4 * dpi)
+        xy = (page.width - inset - patch.width, page.height - inset - patch.height)
+    page.paste(patch.convert(page.mode), xy)
+    quiet = 4 * module
+    return (xy[0] + quiet, xy[1] + quiet, xy[0] + patch.width - quiet,
+            xy[1] + patch.height - quiet)
+
+
+def _print_qr_codes(img: Image.Image, lay: Layout, texts: list[str], *,
+                    module_mm: float = QR_MODULE_MM) -> list[dict]:
+    """QR codes in a row along the foot of the page, from the left margin, below the
+    content where it leaves room (else over the lowest lines: the page's text truth does not
+    list what a QR covers). Returns their ground truth."""
+    module = max(2, round(lay.mm(module_mm)))
+    patches = [qr_patch(text, module) for text in texts]
+    tallest = max(p.height for p in patches)
+    y = round(min(lay.y + lay.mm(4), lay.height - lay.mm(10) - tallest))
+    x, codes = round(lay.left - 4 * module), []
+    for text, patch in zip(texts, patches, strict=True):
+        box = add_qr(img, text, xy=(x, y), module_px=module)
+        codes.append({"kind": "qr", "text": nfc(text), "box": list(box)})
+        x += patch.width + round(lay.mm(6))
+    return codes
+
+
 def _stamp(img: Image.Image, center: tuple[float, float], dpi: int, text: str,
            rng: random.Random) -> None:
     """A red round seal with the agency's name around the ring."""
@@ -774,7 +828,12 @@ def _scribble(draw: ImageDraw.ImageDraw, at: tuple[float, float], dpi: int,
     draw.line(pts, fill=(20, 30, 120), width=max(2, dpi // 110))
 
 
-def render(lay: Layout, rng: random.Random, deg: Degradation, *, stamp_text: str) -> np.ndarray:
+def render(lay: Layout, rng: random.Random, deg: Degradation, *, stamp_text: str,
+           qr: list[str] | None = None, qr_module_mm: float = QR_MODULE_MM,
+           codes: list[dict] | None = None) -> np.ndarray:
+    """The page image. ``qr``: texts to print as QR codes (before the degradation, which
+    then applies to them too); their ground truth is appended to ``codes``. The QR option
+    draws no random numbers: the rest of the page is exactly the page without it."""
     img = Image.new("RGB", (lay.width, lay.height), (255, 255, 255))
     draw = ImageDraw.Draw(img)
     for (x, y), text, font in lay.ops:
@@ -789,6 +848,10 @@ def render(lay: Layout, rng: random.Random, deg: Degradation, *, stamp_text: str
         if deg.stamp:
             sx, sy = lay.signature_at
             _stamp(img, (sx - lay.mm(14), sy - lay.mm(4)), lay.dpi, stamp_text, rng)
+    if qr:
+        printed = _print_qr_codes(img, lay, qr, module_mm=qr_module_mm)
+        if codes is not None:
+            codes += printed
     page = np.asarray(img, dtype=np.float32)
     page *= np.array(deg.paper, dtype=np.float32) / 255.0
     if deg.light:
@@ -873,18 +936,35 @@ def make_text(rng: random.Random, template: str, *, pages: int = 1,
 
 
 def make_document(rng: random.Random, doc_type: str, *, dpi: int, degradations: list[Degradation],
-                  family: str | None = None) -> Rendered:
+                  family: str | None = None, qr: list[str] | None = None,
+                  qr_module_mm: float = QR_MODULE_MM) -> Rendered:
+    """``qr``: QR codes to print on the first page, each a ``str.format`` template over the
+    document's fields, e.g. ``"{dossier_code}"`` or
+    ``"https://dichvucong.gov.vn/tra-cuu?ma={dossier_code}"`` (double a literal brace); the
+    truth of that page then lists them under ``codes`` (kind, text, box before skew);
+    ``qr_module_mm``: their module size. Default: none, and the document is exactly what it
+    is without this option."""
     family = family or rng.choice(list(FAMILIES))
     layouts, doc_type, fields, names = lay_out(rng, doc_type, dpi=dpi, pages=len(degradations),
                                                family=family)
     ward = fields.get("issuing_authority", "Ủy ban nhân dân").split(",")[0]
     stamp_text = ward.upper().replace("ỦY BAN NHÂN DÂN", "UBND") + " * HÀ NỘI *"
+    try:
+        qr_texts = [template.format_map(fields) for template in qr or []]
+    except KeyError as missing:
+        raise ValueError(f"QR template names {missing}, a field a {doc_type} does not have; "
+                         f"it has {', '.join(fields)}") from None
     images, pages = [], []
     for number, (lay, deg) in enumerate(zip(layouts, degradations, strict=True), start=1):
-        images.append(render(lay, rng, deg, stamp_text=stamp_text))
+        codes: list[dict] = []
+        images.append(render(lay, rng, deg, stamp_text=stamp_text,
+                             qr=qr_texts if number == 1 else None,
+                             qr_module_mm=qr_module_mm, codes=codes))
         pages.append({"number": number, "text": lay.text, "lines": lay.lines,
                       "skew_angle": round(deg.skew, 3), "rotation": deg.rotation, "dpi": dpi,
                       "font": family, "width": lay.width, "height": lay.height})
+        if codes:
+            pages[-1]["codes"] = codes
     truth = {"type": doc_type, "fields": fields, "names": names, "pages": pages}
     return Rendered(images, truth)
 
@@ -973,11 +1053,13 @@ def committed(out: Path, truth_dir: Path, *, seed: int = 2024) -> list[Path]:
 
 def pages(out: Path, truth_dir: Path, *, seed: int, count: int, dpi: int, max_skew: float,
           rotations: bool, fmt: str, types: list[str], upright: bool = False,
-          families: list[str] | None = None, harsh: bool = False) -> list[Path]:
+          families: list[str] | None = None, harsh: bool = False,
+          qr: list[str] | None = None) -> list[Path]:
     """count documents with random templates (``types``, round-robin) and degradations, for
     benchmarks. ``upright`` renders the very same pages without their skew and turns;
     ``families`` picks the fonts (default: the committed samples' five); ``harsh`` degrades
-    more than the committed samples (stronger blur and noise, more specks, darker paper)."""
+    more than the committed samples (stronger blur and noise, more specks, darker paper);
+    ``qr`` prints QR codes from templates over the fields (see ``make_document``)."""
     paths = []
     for i in range(count):
         rng = random.Random(f"{seed}-{i}")
@@ -991,7 +1073,8 @@ def pages(out: Path, truth_dir: Path, *, seed: int, count: int, dpi: int, max_sk
             degs = [replace(d, blur=d.blur * 1.4, noise=d.noise * 1.5, specks=d.specks * 3,
                             light=min(0.45, d.light * 1.5)) for d in degs]
         family = rng.choice(families) if families else None
-        rendered = make_document(rng, doc_type, dpi=dpi, degradations=degs, family=family)
+        rendered = make_document(rng, doc_type, dpi=dpi, degradations=degs, family=family,
+                                 qr=qr)
         page_fmt = fmt if n == 1 or fmt in ("tif", "tif-g4", "pdf") else "pdf"
         paths.append(save(rendered, out, truth_dir, f"{seed}-{i:05d}-{doc_type}", page_fmt,
                           jpeg_quality=rng.randint(60, 85)))
@@ -1039,6 +1122,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--fonts", help="comma-separated, from "
                    f"{', '.join([*FAMILIES, *EXTRA_FAMILIES])} (default: the first five)")
     p.add_argument("--harsh", action="store_true", help="stronger blur, noise and specks")
+    p.add_argument("--qr", action="append", metavar="TEMPLATE",
+                   help="print a QR code on the first page carrying TEMPLATE formatted with the "
+                        "document's fields, e.g. '{dossier_code}' (repeatable)")
     args = parser.parse_args(argv)
     if args.command == "committed":
         committed(args.out, args.truth, seed=args.seed)
@@ -1050,7 +1136,7 @@ def main(argv: list[str] | None = None) -> int:
                         max_skew=args.max_skew, rotations=args.rotations, fmt=args.format,
                         types=args.types.split(","), upright=args.upright,
                         families=args.fonts.split(",") if args.fonts else None,
-                        harsh=args.harsh)
+                        harsh=args.harsh, qr=args.qr)
         print(f"wrote {len(written)} files to {args.out}", file=sys.stderr)
     return 0
 

@@ -146,3 +146,51 @@ def test_reads_of_records_are_audited_and_the_log_cannot_be_rewritten(batch):
         with pytest.raises(sqlite3.DatabaseError, match="append-only"):
             db.execute(sql)
     db.close()
+
+
+@pytest.fixture(scope="module")
+def qr_batch(tmp_path_factory):
+    """Generated scans with QR codes: a birth certificate carrying a dossier's code (and not
+    printed in its text), and a receipt whose QR names another dossier than its printed
+    code."""
+    import random
+
+    from samples import generate
+
+    root = tmp_path_factory.mktemp("qr")
+    inbox, truth_dir = root / "inbox", root / "truth"
+    deg = generate.Degradation(skew=1.8, noise=5.0)
+    made = {}
+    for name, doc_type, qr in (("birth-with-qr", "birth_certificate", [C2]),
+                               ("receipt-other-qr", "dossier_receipt",
+                                [f"https://dichvucong.gov.vn/tra-cuu?ma={C2}"])):
+        rendered = generate.make_document(random.Random(name), doc_type, dpi=300,
+                                          degradations=[deg], qr=qr)
+        made[name] = rendered.truth
+        generate.save(rendered, inbox, truth_dir, name, "jpg", jpeg_quality=80)
+    home = root / "home"
+    reports = lines(sohoa(home, "ingest", "--json", str(inbox)))
+    assert [r["status"] for r in reports] == ["done", "done"]
+    return {"home": home, "truth": made,
+            "docs": {r["file"].rsplit("/", 1)[-1].split(".")[0]: r["document_id"]
+                     for r in reports}}
+
+
+def test_a_dossier_code_in_a_qr_code_files_the_document(qr_batch):
+    home, docs = qr_batch["home"], qr_batch["docs"]
+    d2 = json.loads(sohoa(home, "dossier", "--json", C2).stdout)
+    assert [(d["document_id"], d["linked_by"], d["result"]) for d in d2["documents"]] == [
+        (docs["birth-with-qr"], "qr", f"{C2}-KQ(1)")]
+    shown = json.loads(sohoa(home, "show", "--json", docs["birth-with-qr"]).stdout)
+    assert shown["dossiers"][0]["code"] == C2
+
+
+def test_a_receipt_whose_qr_disagrees_with_its_printed_code_is_a_conflict(qr_batch):
+    home, docs = qr_batch["home"], qr_batch["docs"]
+    printed = qr_batch["truth"]["receipt-other-qr"]["fields"]["dossier_code"]
+    [conflict] = lines(sohoa(home, "conflicts", "--json"))
+    assert conflict["document_id"] == docs["receipt-other-qr"]
+    assert sorted(conflict["codes"]) == sorted([printed, C2])
+    shown = json.loads(sohoa(home, "show", "--json", docs["receipt-other-qr"]).stdout)
+    assert shown["status"] == "needs_review" and shown["dossiers"] == []
+    assert "dossier code conflict" in shown["review_reasons"]
