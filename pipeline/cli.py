@@ -90,14 +90,23 @@ class _Bar:
 @click.option("--manifest", type=click.Path(path_type=Path, dir_okay=False),
               help="CSV: path,dossier_code[,type][,personal_id]; its files are ingested too "
               "and filed under their dossiers")
+@click.option("--queue", "queued", is_flag=True,
+              help="check and store the files here, send their pages to the workers "
+              "(SOHOA_BROKER_URL) and print the batch id")
 def ingest(paths: tuple[Path, ...], as_json: bool, workers: int | None,
-           manifest: Path | None) -> None:
+           manifest: Path | None, queued: bool) -> None:
     """Ingest scans (files or folders, recursively): PNG, JPEG, TIFF, BMP, WebP, PDF."""
     from pipeline.dossiers import apply_manifest, read_manifest
     from pipeline.ingest import FileReport, Ingestion
 
     if not paths and manifest is None:
         raise click.UsageError("give files or folders to ingest, or --manifest FILE")
+    if queued:
+        if manifest is not None:
+            raise click.UsageError("--manifest with --queue is not supported yet: ingest the "
+                                   "manifest without --queue")
+        _ingest_queued(paths, as_json)
+        return
     rows = read_manifest(manifest) if manifest else []
     listed = [r.path for r in rows if not r.error]
     paths = (*paths, *(p for p in listed if p not in paths))
@@ -146,6 +155,50 @@ def ingest(paths: tuple[Path, ...], as_json: bool, workers: int | None,
             click.echo(f"manifest: {linked} of {len(outcomes)} rows filed under their dossiers"
                        + ("; see above for the others" if linked < len(outcomes) else ""),
                        err=True)
+
+
+def _ingest_queued(paths: tuple[Path, ...], as_json: bool) -> None:
+    from pipeline.batches import QueueIngestion
+    from pipeline.dossiers import actor
+    from pipeline.errors import BackendUnavailable, ConfigError
+
+    settings = _settings()
+    if not settings.broker_url:
+        raise ConfigError("--queue needs SOHOA_BROKER_URL, e.g. redis://127.0.0.1:6379/0, and "
+                          "workers started with `sohoa worker`")
+    from workers.tasks import send_page
+
+    def send(doc_id: str, number: int) -> None:
+        try:
+            send_page(doc_id, number)
+        except Exception as exc:  # noqa: BLE001 - kombu's errors vary by transport
+            raise BackendUnavailable(f"cannot reach the broker {settings.broker_url}: {exc} "
+                                     f"(the pages recorded so far are sent again by "
+                                     f"`sohoa batch retry`)") from exc
+
+    def on_report(r) -> None:
+        if as_json:
+            _emit(r.to_dict())
+        elif r.status == "rejected":
+            click.echo(f"✗ rejected   {r.file}: {r.error['message']} [{r.error['code']}]")
+        else:
+            click.echo(f"{'→' if r.status == 'queued' else '='} {r.status:<10} {r.file} "
+                       f"({r.pages} page{'s' if r.pages != 1 else ''}, document "
+                       f"{r.document_id})")
+
+    rt = _runtime()
+    try:
+        ing = QueueIngestion(rt, send, created_by=actor(), on_report=on_report)
+        click.echo(f"batch {ing.batch_id}", err=True)
+        reports = ing.queue(paths)
+    finally:
+        rt.close()
+    pages = sum(r.pages for r in reports if r.status == "queued")
+    if as_json:
+        _emit({"batch": ing.batch_id, "pages_queued": pages})
+    else:
+        click.echo(f"batch {ing.batch_id}: {pages} pages queued; follow it with `sohoa batch "
+                   f"status {ing.batch_id} --watch`", err=True)
 
 
 def _document_dict(doc, corrections=()) -> dict:
@@ -549,6 +602,100 @@ def migrate_storage(url: str, as_json: bool) -> None:
         click.echo(f"{report.copied} objects copied ({report.bytes / 1e6:.1f} MB), "
                    f"{report.skipped} already there; the catalogue now uses {url}. "
                    f"Set SOHOA_STORAGE_URL={url} (or leave it unset) from now on.", err=True)
+
+
+@cli.group()
+def batch() -> None:
+    """Batches sent to the workers with `sohoa ingest --queue`."""
+
+
+def _print_status(st) -> None:
+    p = st.pages
+    eta = ("-" if st.eta_minutes is None else f"{st.eta_minutes:.1f} min")
+    click.echo(f"batch {st.batch_id}: {p['done']}/{st.total} pages done, {p['queued']} queued, "
+               f"{p['running']} running, {p['failed']} failed, {p['quarantined']} quarantined, "
+               f"{p['cancelled']} cancelled; {st.pages_per_minute:.1f} pages/min, "
+               f"finish in {eta}"
+               + ("; files: " + ", ".join(f"{n} {k}" for k, n in sorted(st.files.items()))
+                  if st.files else ""))
+
+
+@batch.command("status")
+@click.argument("batch_id")
+@click.option("--watch", is_flag=True, help="refresh every 2 s until the batch is finished")
+@click.option("--json", "as_json", is_flag=True)
+def batch_status_cmd(batch_id: str, watch: bool, as_json: bool) -> None:
+    """Pages per state (queued, running, done, failed, quarantined), pages per minute, an
+    estimated finish, and the rejected files with their reasons."""
+    from pipeline.batches import batch_status
+
+    rt = _runtime()
+    try:
+        while True:
+            st = batch_status(rt, batch_id)
+            if as_json:
+                _emit(st.to_dict())
+            else:
+                _print_status(st)
+            if not watch or st.finished:
+                break
+            time.sleep(2)
+    finally:
+        rt.close()
+    if not as_json:
+        for r in st.rejected:
+            click.echo(f"  ✗ {r['file']}: {(r['error'] or {}).get('message')}")
+
+
+@batch.command("retry")
+@click.argument("batch_id")
+def batch_retry(batch_id: str) -> None:
+    """Send again every page of the batch still queued or running."""
+    from pipeline.batches import retry_batch
+    from workers.tasks import send_page
+
+    rt = _runtime()
+    try:
+        n = retry_batch(rt, batch_id, send_page)
+    finally:
+        rt.close()
+    click.echo(f"{n} page{'s' if n != 1 else ''} sent again", err=True)
+
+
+@batch.command("sweep")
+def batch_sweep() -> None:
+    """What every worker does each SOHOA_SWEEP_INTERVAL: send again the pages whose worker
+    vanished, and finish documents left unfinished."""
+    from pipeline.batches import sweep
+    from workers.run import queue_length
+    from workers.tasks import app, send_finish, send_page
+
+    rt = _runtime()
+    try:
+        found = sweep(rt, send_page, send_finish, stale_after=rt.settings.stale_seconds,
+                      queue_empty=queue_length(app) == 0)
+    finally:
+        rt.close()
+    click.echo(f"{found['resent']} pages sent again, {found['finish_sent']} documents sent "
+               f"to finish", err=True)
+
+
+@cli.command()
+@click.option("--concurrency", type=click.IntRange(min=1),
+              help="page processes (default: one per core)")
+@click.option("--metrics-port", type=int, help="serve Prometheus metrics on this port")
+@click.option("--loglevel", default="INFO", show_default=True)
+def worker(concurrency: int | None, metrics_port: int | None, loglevel: str) -> None:
+    """Start a worker: takes pages from SOHOA_BROKER_URL (Celery over Redis), one process
+    per core, OMP_THREAD_LIMIT=1."""
+    from pipeline.errors import ConfigError
+    from workers.run import run_worker
+
+    settings = _settings()
+    if not settings.broker_url:
+        raise ConfigError("sohoa worker needs SOHOA_BROKER_URL, e.g. redis://127.0.0.1:6379/0")
+    run_worker(concurrency=concurrency or settings.worker_count, metrics_port=metrics_port,
+               loglevel=loglevel)
 
 
 @cli.command()

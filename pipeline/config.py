@@ -20,7 +20,18 @@ class Settings(BaseSettings):
     search_url: str = Field("", description="empty: the embedded index under home; "
                             "http(s)://host:9200: Elasticsearch")
     search_index: str = Field("sohoa-pages", description="Elasticsearch alias and index prefix")
-    broker_url: str = Field("", description="empty: a local process pool")
+    broker_url: str = Field("", description="empty: a local process pool; redis://host:6379/0: "
+                            "`sohoa ingest --queue` and `sohoa worker` use Celery over Redis")
+    visibility_timeout: int = Field(3600, description="seconds before Redis hands an "
+                                    "unacknowledged page to another worker (longer than the "
+                                    "longest page)")
+    stale_after: int = Field(0, description="seconds after which the sweep re-sends a page "
+                             "whose worker vanished; 0: visibility_timeout + page_timeout")
+    max_crashes: int = Field(2, description="worker deaths or time-outs a page may cause "
+                             "before it is quarantined")
+    backend_retries: int = Field(30, description="retries (with backoff up to 5 min) of a "
+                                 "page while storage, catalogue or search is unreachable")
+    sweep_interval: float = Field(60.0, description="seconds between a worker's sweeps")
     s3_endpoint: str = Field("", description="S3 API server for storage_url=s3://bucket"
                              "[/prefix]: http(s)://host:port (the scheme decides TLS)")
     s3_access_key: str = Field("", description="access key for s3_endpoint")
@@ -38,6 +49,10 @@ class Settings(BaseSettings):
                                           "(0-1) is below this go to the review queue")
     review_confidence: float = Field(60.0, description="pages whose mean OCR word confidence "
                                      "(0-100) is below this are marked for review")
+
+    @property
+    def stale_seconds(self) -> float:
+        return self.stale_after or (self.visibility_timeout + self.page_timeout)
 
     @property
     def worker_count(self) -> int:

@@ -146,6 +146,60 @@ def safe_name(name: str) -> str:
     return cleaned[:200]
 
 
+def store_page(rt: Runtime, out: PageOutput) -> list[str]:
+    """Write one finished page: its image, text, hOCR and words to the object store, then its
+    row (with each object's SHA-256) to the catalogue. Idempotent: writing it again replaces
+    the same keys and row. Returns the keys written."""
+    doc_id, n = out.document_id, out.number
+    keys = {
+        "image": page_key(doc_id, n, out.image_ext),
+        "text": page_key(doc_id, n, "txt"),
+        "hocr": page_key(doc_id, n, "hocr"),
+        "words": page_key(doc_id, n, "words.json"),
+    }
+    blobs = {"image": out.image, "text": out.text.encode("utf-8"),
+             "hocr": out.hocr.encode("utf-8"),
+             "words": json.dumps(out.words, ensure_ascii=False).encode("utf-8")}
+    for role, data in blobs.items():
+        rt.store.put(keys[role], data)
+    rt.catalogue.save_page(PageRecord(
+        document_id=doc_id, number=n, width=out.width, height=out.height, dpi=out.dpi,
+        skew_angle=out.skew_angle, rotation=out.rotation,
+        rotation_confidence=out.rotation_confidence, ocr_confidence=out.ocr_confidence,
+        text=out.text, image_key=keys["image"], text_key=keys["text"],
+        hocr_key=keys["hocr"], words_key=keys["words"], text_source=out.text_source,
+        needs_review=out.needs_review, rotation_method=out.rotation_method,
+        hashes={role: hashlib.sha256(data).hexdigest() for role, data in blobs.items()},
+        codes=list(out.codes)))
+    return list(keys.values())
+
+
+def complete_document(rt: Runtime, doc_id: str, model, *, texts: list[str],
+                      records: list[list[dict]], codes: list[str],
+                      pages_to_review: list[int]) -> str:
+    """Classify a document whose pages are all stored, read its fields, index it, mark it
+    done (or for review) and file it under its dossier. Index first, then mark done: a crash
+    in between leaves it processing, and it is redone (the index upserts by page). Returns
+    the status."""
+    result = classify_document(texts, model)
+    shaped = shape(result.type, [[{k: FieldValue(**v) for k, v in r.items()} for r in page]
+                                 for page in records], texts)
+    plain = values(shaped)
+    code = plain.get("dossier_code")
+    reasons = review_reasons(result, pages_to_review, rt.settings)
+    record = rt.catalogue.get_document(doc_id)
+    rt.index.upsert(index_pages(replace(record, type=result.type, fields=plain,
+                                        dossier_code=code)))
+    status = "needs_review" if reasons else "done"
+    rt.catalogue.finish_document(
+        doc_id, type=result.type, type_confidence=result.confidence, fields=plain,
+        dossier_code=code, page_count=len(texts), field_details=details(shaped),
+        classified_by=f"{result.method} {model.version}" if model else "rules",
+        status=status, review_reasons=reasons)
+    link_document(rt, rt.catalogue.get_document(doc_id), tuple(codes))
+    return status
+
+
 class Ingestion:
     def __init__(self, runtime: Runtime, *, on_report: Callable[[FileReport], None] | None = None,
                  progress: Progress | None = None, workers: int | None = None) -> None:
@@ -317,32 +371,12 @@ class Ingestion:
         raise err from exc  # the system failed (a dependency, a backend): stop the batch
 
     def _store_page(self, doc: _Doc, out: PageOutput) -> None:
-        doc_id, n = out.document_id, out.number
-        keys = {
-            "image": page_key(doc_id, n, out.image_ext),
-            "text": page_key(doc_id, n, "txt"),
-            "hocr": page_key(doc_id, n, "hocr"),
-            "words": page_key(doc_id, n, "words.json"),
-        }
-        blobs = {"image": out.image, "text": out.text.encode("utf-8"),
-                 "hocr": out.hocr.encode("utf-8"),
-                 "words": json.dumps(out.words, ensure_ascii=False).encode("utf-8")}
-        for role, data in blobs.items():
-            self.rt.store.put(keys[role], data)
-        doc.keys += keys.values()
-        self.rt.catalogue.save_page(PageRecord(
-            document_id=doc_id, number=n, width=out.width, height=out.height, dpi=out.dpi,
-            skew_angle=out.skew_angle, rotation=out.rotation,
-            rotation_confidence=out.rotation_confidence, ocr_confidence=out.ocr_confidence,
-            text=out.text, image_key=keys["image"], text_key=keys["text"],
-            hocr_key=keys["hocr"], words_key=keys["words"], text_source=out.text_source,
-            needs_review=out.needs_review, rotation_method=out.rotation_method,
-            hashes={role: hashlib.sha256(data).hexdigest() for role, data in blobs.items()}))
-        doc.texts[n] = out.text
-        doc.records[n] = out.records
-        doc.codes += getattr(out, "codes", ())
+        doc.keys += store_page(self.rt, out)
+        doc.texts[out.number] = out.text
+        doc.records[out.number] = out.records
+        doc.codes += out.codes
         if out.needs_review:
-            doc.pages_to_review.append(n)
+            doc.pages_to_review.append(out.number)
 
     def _on_result(self, task: PageTask, outcome: PageOutput | BaseException) -> None:
         doc = self._docs[task.document_id]
@@ -374,24 +408,9 @@ class Ingestion:
             return
         numbers = sorted(doc.texts)
         texts = [doc.texts[n] for n in numbers]
-        result = classify_document(texts, self.model)
-        shaped = shape(result.type, [[{k: FieldValue(**v) for k, v in r.items()}
-                                      for r in doc.records[n]] for n in numbers], texts)
-        plain = values(shaped)
-        code = plain.get("dossier_code")
-        reasons = review_reasons(result, doc.pages_to_review, self.rt.settings)
-        # Index first, then mark done: a crash in between leaves the document processing,
-        # and the next run redoes it (the index upserts by page).
-        record = self.rt.catalogue.get_document(doc_id)
-        self.rt.index.upsert(index_pages(replace(record, type=result.type, fields=plain,
-                                                 dossier_code=code)))
-        self.rt.catalogue.finish_document(
-            doc_id, type=result.type, type_confidence=result.confidence, fields=plain,
-            dossier_code=code, page_count=len(texts), field_details=details(shaped),
-            classified_by=f"{result.method} {self.model.version}" if self.model else "rules",
-            status="needs_review" if reasons else "done", review_reasons=reasons)
-        # Dossier and people links: from what the document says about itself.
-        link_document(self.rt, self.rt.catalogue.get_document(doc_id), tuple(doc.codes))
+        complete_document(self.rt, doc_id, self.model, texts=texts,
+                          records=[doc.records[n] for n in numbers], codes=doc.codes,
+                          pages_to_review=doc.pages_to_review)
         if self.rt.catalogue.clear_rejection(src.sha256) is not None:
             for key in list(self.rt.store.keys(f"quarantine/{src.sha256}")):
                 self.rt.store.delete(key)  # rejected before, processed now

@@ -113,9 +113,6 @@ def _catalogue(settings: Settings) -> Catalogue:
 
 
 def open_runtime(settings: Settings) -> Runtime:
-    if settings.broker_url:
-        raise ConfigError("SOHOA_BROKER_URL (Celery workers) is not supported by this version "
-                          "yet; unset it to use the local process pool")
     try:
         settings.home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -1,1 +1,1 @@
-"""Celery workers (distributed executor): planned, see issue 8. Nothing here runs yet."""
+"""Celery workers: the same page and document stages as the local executor, over Redis."""

@@ -125,6 +125,8 @@ def upgrade() -> None:
             batch_op.f("ix_person_documents_document_id"), ["document_id"], unique=False
         )
 
+    with op.batch_alter_table("pages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("codes", sa.JSON(), nullable=True))
     _append_only("audit")
 
 
@@ -145,6 +147,8 @@ def _append_only(table: str) -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("pages", schema=None) as batch_op:
+        batch_op.drop_column("codes")
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP TRIGGER IF EXISTS audit_append_only ON audit")
         op.execute("DROP FUNCTION IF EXISTS audit_append_only()")
