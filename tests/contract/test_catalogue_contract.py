@@ -17,6 +17,7 @@ from storage.catalogue import (
     RejectionRecord,
     migrate,
 )
+from storage.errors import StorageError
 
 
 def _doc(doc_id="d1", sha="a" * 64):
@@ -176,3 +177,34 @@ def test_migrating_from_several_processes_at_once_migrates_once(catalogue_url):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT version_num FROM alembic_version")).all() == [(HEAD,)]
     engine.dispose()
+
+
+def test_people_are_found_by_id_or_name_and_birth_date_and_merged_only_on_request(
+        catalogue_url):
+    cat = Catalogue(catalogue_url)
+    for i in (1, 2, 3):
+        cat.start_document(_doc(f"d{i}", sha=str(i) * 64))
+    with_id = cat.find_or_add_person(name="Lê Văn Tám", folded_name="le van tam",
+                                     personal_id="001087012345", date_of_birth=None)
+    by_birth = cat.find_or_add_person(name="Lê Văn Tám", folded_name="le van tam",
+                                      personal_id=None, date_of_birth="1987-03-12")
+    assert by_birth.id != with_id.id  # not merged by themselves
+    again = cat.find_or_add_person(name="LÊ VĂN TÁM", folded_name="le van tam",
+                                   personal_id=None, date_of_birth="1987-03-12")
+    assert again.id == by_birth.id
+    assert cat.find_or_add_person(name="Tám", folded_name="tam", personal_id=None,
+                                  date_of_birth=None) is None  # a name alone is nobody
+    cat.add_person_document(with_id.id, "d1", "subject")
+    cat.add_person_document(by_birth.id, "d2", "father")
+    cat.add_person_document(by_birth.id, "d2", "father")  # twice: once
+    other = cat.find_or_add_person(name="Lê Văn Tám", folded_name="le van tam",
+                                   personal_id="001099000001", date_of_birth="1999-01-01")
+    cat.add_person_document(other.id, "d3", "subject")
+    with pytest.raises(StorageError, match="different ID numbers"):
+        cat.merge_people(with_id.id, other.id)
+    cat.merge_people(with_id.id, by_birth.id)
+    merged = cat.person("001087012345")
+    assert merged.id == with_id.id and merged.date_of_birth == "1987-03-12"
+    assert cat.person(str(by_birth.id)).id == with_id.id  # the merged record leads on
+    assert cat.person_documents(with_id.id) == [("d1", "subject"), ("d2", "father")]
+    cat.close()

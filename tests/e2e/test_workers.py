@@ -49,8 +49,11 @@ class Workers:
         self.env, self.logs, self.procs = env, logs, []
 
     def start(self, concurrency: int = 1, **extra: str) -> subprocess.Popen:
+        return self.start_with(["--concurrency", str(concurrency)], **extra)
+
+    def start_with(self, args: list[str], **extra: str) -> subprocess.Popen:
         log = open(self.logs / f"worker-{len(self.procs)}.log", "wb")  # noqa: SIM115
-        proc = subprocess.Popen([SOHOA, "worker", "--concurrency", str(concurrency)],
+        proc = subprocess.Popen([SOHOA, "worker", *args],
                                 env={**os.environ, **self.env, **extra}, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         log.close()
@@ -147,10 +150,21 @@ def test_redis_restarted_mid_batch_the_batch_completes(env, workers, redis, tmp_
 
 
 def test_a_poison_page_is_quarantined_and_the_rest_completes(env, workers, tmp_path):
+    import urllib.request
+
+    from tests.services import free_port
+
     names = [*FILES[:3], "poison-page.jpg"]
     batch = queue(env, tmp_path, files=FILES[:4], names=names)
-    workers.start(concurrency=2, SOHOA_TEST_KILL_ON="poison")
+    port = free_port()
+    workers.start_with(["--concurrency", "2", "--metrics-port", str(port)],
+                       SOHOA_TEST_KILL_ON="poison")
     st = wait_for(env, batch, lambda st: st["finished"])
+    metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
+    text = metrics.decode()
+    assert "sohoa_pages_processed_total 3.0" in text
+    assert 'sohoa_page_failures_total{code="engine_crash"} 1.0' in text
+    assert 'sohoa_stage_seconds_count{stage="page"} 3.0' in text
     assert st["pages"]["done"] == 3 and st["pages"]["quarantined"] == 1
     [rej] = st["rejected"]
     assert rej["file"].endswith("poison-page.jpg") and rej["error"]["code"] == "engine_crash"
