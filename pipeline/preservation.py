@@ -35,6 +35,7 @@ ROLES = ("image", "text", "hocr", "words")
 _PAGE_KEY = re.compile(r"^pages/([^/]+)/(\d+)\.")
 _ORIGINAL_KEY = re.compile(r"^originals/[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})$")
 _QUARANTINE_KEY = re.compile(r"^quarantine/([0-9a-f]{64})/")
+_REPAIRED_KEY = re.compile(r"^repairs/([0-9a-f]{64})\.pdf$")  # for the workers, while queued
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -131,7 +132,7 @@ def _owned(key: str, docs: set[str], shas: set[str], pages: set[tuple[str, int]]
     if m := _PAGE_KEY.match(key):
         doc_id, number = m.group(1), int(m.group(2))
         return (doc_id, number) in pages or (doc_id, -1) in pages
-    if m := _ORIGINAL_KEY.match(key):
+    if m := _ORIGINAL_KEY.match(key) or _REPAIRED_KEY.match(key):
         return m.group(1) in shas
     if m := _QUARANTINE_KEY.match(key):
         return m.group(1) in rejected
