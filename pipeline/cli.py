@@ -604,6 +604,51 @@ def migrate_storage(url: str, as_json: bool) -> None:
                    f"Set SOHOA_STORAGE_URL={url} (or leave it unset) from now on.", err=True)
 
 
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--secure-cookies", is_flag=True,
+              help="mark cookies Secure (behind HTTPS, as in production)")
+def serve(host: str, port: int, secure_cookies: bool) -> None:
+    """Start the web application and REST API (OpenAPI at /docs)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    app = create_app(_settings(), secure_cookies=secure_cookies)
+    click.echo(f"sohoa serving on http://{host}:{port} (OpenAPI at /docs)", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning")
+
+
+@cli.group()
+def user() -> None:
+    """Staff accounts of the web application."""
+
+
+@user.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["archivist", "clerk", "admin"]), required=True)
+@click.option("--password-stdin", is_flag=True, help="read the password from standard input")
+def user_add(username: str, role: str, password_stdin: bool) -> None:
+    """Add a staff account (the password is asked for, or read from stdin)."""
+    from api.auth import hash_password
+    from pipeline.dossiers import audit
+
+    password = sys.stdin.readline().rstrip("\n") if password_stdin else click.prompt(
+        "password", hide_input=True, confirmation_prompt=True)
+    try:
+        hashed = hash_password(password)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="password") from None
+    rt = _runtime()
+    try:
+        rt.catalogue.add_user(username, hashed, role)
+        audit(rt, "user_added", username, role=role)
+    finally:
+        rt.close()
+    click.echo(f"user {username} ({role}) added", err=True)
+
+
 @cli.group()
 def batch() -> None:
     """Batches sent to the workers with `sohoa ingest --queue`."""

@@ -136,7 +136,7 @@ def _owned(key: str, docs: set[str], shas: set[str], pages: set[tuple[str, int]]
         return m.group(1) in shas
     if m := _QUARANTINE_KEY.match(key):
         return m.group(1) in rejected
-    return False
+    return key.startswith("copies/")  # copies issued to citizens, kept for download
 
 
 # ---------------------------------------------------------------------------- BagIt export

@@ -299,6 +299,28 @@ class PageJobRow(Base):
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
 
 
+class UserRow(Base):
+    """A staff account of the web application."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # archivist | clerk | admin
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=_now)
+
+
+class SessionRow(Base):
+    """A signed-in browser: only the SHA-256 of its cookie is kept."""
+
+    __tablename__ = "sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
 @dataclass(frozen=True, slots=True)
 class PageRecord:
     document_id: str
@@ -439,6 +461,15 @@ class PersonRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    username: str
+    role: str
+    password_hash: str = field(repr=False, default="")
+    disabled: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     actor: str
     channel: str
@@ -457,6 +488,10 @@ class CopyRecord:
     result_code: str | None
     channel: str
     issued_at: dt.datetime | None = None
+
+
+def _user(row) -> UserRecord:
+    return UserRecord(row.id, row.username, row.role, row.password_hash, row.disabled)
 
 
 def _names(cls) -> list[str]:
@@ -860,6 +895,61 @@ class Catalogue:
                                r.channel, r.issued_at)
                     for r in s.scalars(select(CopyRow).where(CopyRow.sha256 == sha256))]
 
+    # ----------------------------------------------------------------- users, sessions
+    def add_user(self, username: str, password_hash: str, role: str) -> UserRecord:
+        with self._guard(), self._session() as s, s.begin():
+            if s.scalar(select(UserRow.id).where(UserRow.username == username)) is not None:
+                raise StorageError(f"a user {username} exists already")
+            row = UserRow(username=username, password_hash=password_hash, role=role)
+            s.add(row)
+            s.flush()
+            return _user(row)
+
+    def set_password(self, username: str, password_hash: str) -> None:
+        with self._guard(), self._session() as s, s.begin():
+            s.execute(update(UserRow).where(UserRow.username == username)
+                      .values(password_hash=password_hash))
+
+    def user(self, username: str | None = None, *, user_id: int | None = None
+             ) -> UserRecord | None:
+        with self._session() as s:
+            row = s.get(UserRow, user_id) if user_id is not None else s.scalars(
+                select(UserRow).where(UserRow.username == username)).first()
+            return _user(row) if row else None
+
+    def users(self) -> list[UserRecord]:
+        with self._session() as s:
+            return [_user(r) for r in s.scalars(select(UserRow).order_by(UserRow.username))]
+
+    def add_session(self, token_hash: str, user_id: int, csrf: str,
+                    expires_at: dt.datetime) -> None:
+        with self._guard(), self._session() as s, s.begin():
+            s.add(SessionRow(token_hash=token_hash, user_id=user_id, csrf=csrf,
+                             expires_at=expires_at))
+
+    def session(self, token_hash: str) -> tuple[UserRecord, str, dt.datetime] | None:
+        """(user, CSRF token, expiry) of a live session of an enabled user."""
+        with self._session() as s:
+            row = s.get(SessionRow, token_hash)
+            if row is None:
+                return None
+            user = s.get(UserRow, row.user_id)
+            expires = row.expires_at if row.expires_at.tzinfo else \
+                row.expires_at.replace(tzinfo=dt.UTC)
+            if user is None or user.disabled or expires < _now():
+                return None
+            return _user(user), row.csrf, expires
+
+    def delete_session(self, token_hash: str) -> None:
+        with self._guard(), self._session() as s, s.begin():
+            s.execute(delete(SessionRow).where(SessionRow.token_hash == token_hash))
+
+    def copy_by_code(self, verification_code: str) -> CopyRecord | None:
+        with self._session() as s:
+            r = s.get(CopyRow, verification_code)
+            return CopyRecord(r.verification_code, r.sha256, r.document_id, r.result_code,
+                              r.channel, r.issued_at) if r else None
+
     # --------------------------------------------------------------------- batches, jobs
     def create_batch(self, batch_id: str, created_by: str) -> None:
         with self._guard(), self._session() as s, s.begin():
@@ -1088,7 +1178,7 @@ class Catalogue:
         return self._Guard()
 
 
-HEAD = "0004"  # the newest migration in storage/migrations/versions
+HEAD = "0005"  # the newest migration in storage/migrations/versions
 _LOCK = 727_105  # PostgreSQL advisory lock id: one process migrates at a time
 
 

@@ -1,0 +1,1 @@
+"""The web application and REST API (FastAPI): `sohoa serve`."""

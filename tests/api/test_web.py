@@ -1,0 +1,179 @@
+"""The web application and API over HTTP (FastAPI's test client, the real app and runtime on
+ingested samples): sign-in, CSRF, who may do what on every kind of route, search,
+documents, the citizen portal (identical answers, rate limit) and copy verification."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import SCANS, truth
+from tests.e2e.test_cli import SOHOA, sohoa
+
+pytestmark = pytest.mark.slow
+RECEIPT, BIRTH = "receipt-jpeg-skew-5.3.jpg", "birth-1987-jpeg-skew-3.2.jpg"
+CODE = truth(RECEIPT)["fields"]["dossier_code"]
+APPLICANT = truth(RECEIPT)["fields"]["personal_id"]
+PASSWORD = "mật-khẩu-đủ-dài-1"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    root = tmp_path_factory.mktemp("web")
+    inbox = root / "inbox"
+    inbox.mkdir()
+    for name in (RECEIPT, BIRTH):
+        shutil.copy(SCANS / name, inbox / name)
+    (inbox / "m.csv").write_text(f"path,dossier_code\n{BIRTH},{CODE}\n", encoding="utf-8")
+    home = root / "home"
+    sohoa(home, "ingest", str(inbox / RECEIPT), "--manifest", str(inbox / "m.csv"))
+    for name, role in (("lan", "clerk"), ("minh", "archivist"), ("hoa", "admin")):
+        subprocess.run([SOHOA, "user", "add", name, "--role", role, "--password-stdin"],
+                       input=PASSWORD + "\n", text=True, check=True, capture_output=True,
+                       env={**os.environ, "SOHOA_HOME": str(home)})
+    return home
+
+
+@pytest.fixture(scope="module")
+def app(home):
+    from api.app import create_app
+    from pipeline.config import Settings
+
+    return create_app(Settings(home=home))
+
+
+def client(app, user: str | None = None) -> TestClient:
+    c = TestClient(app, base_url="http://127.0.0.1")
+    if user:
+        form = c.get("/login").text
+        csrf = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
+        r = c.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf,
+                                   "next": "/"}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+    return c
+
+
+def csrf_of(c: TestClient) -> str:
+    return re.search(r'name="csrf" value="([^"]+)"', c.get("/search").text).group(1)
+
+
+def test_sign_in_needs_the_right_password_and_the_form_token(app):
+    c = TestClient(app)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+    bad = c.post("/login", data={"username": "lan", "password": "wrong password",
+                                 "csrf": csrf, "next": "/"})
+    assert bad.status_code == 401 and "Sai tên đăng nhập" in bad.text
+    forged = TestClient(app).post("/login", data={"username": "lan", "password": PASSWORD,
+                                                  "csrf": csrf, "next": "/"},
+                                  follow_redirects=False)
+    assert forged.status_code == 401  # no login-form cookie: not from our form
+    ok = client(app, "lan")
+    assert ok.cookies.get("sohoa_session")
+    assert ok.get("/api/search", params={"q": "thao"}).status_code == 200
+
+
+def test_every_route_checks_the_role(app):
+    anonymous, clerk, archivist, admin = (TestClient(app), client(app, "lan"),
+                                          client(app, "minh"), client(app, "hoa"))
+    assert anonymous.get("/api/search?q=a").status_code == 401
+    assert anonymous.get("/search", follow_redirects=False).headers["location"].startswith(
+        "/login")
+    assert archivist.get("/api/search?q=a").status_code == 403  # archivists do not read records
+    assert archivist.get("/api/audit").status_code == 403  # nor the audit log
+    assert clerk.get("/api/users").status_code == 403  # clerks do not manage users
+    assert clerk.get("/api/audit").status_code == 403
+    assert admin.get("/api/users").status_code == 200
+    assert {u["username"] for u in admin.get("/api/users").json()} == {"lan", "minh", "hoa"}
+
+
+def test_logout_needs_the_session_csrf_token(app):
+    c = client(app, "lan")
+    assert c.post("/logout", data={"csrf": "forged"}).status_code == 403
+    assert c.get("/api/search?q=a").status_code == 200  # still signed in
+    assert c.post("/logout", data={"csrf": csrf_of(c)}, follow_redirects=False).status_code == 303
+    assert c.get("/api/search?q=a").status_code == 401
+
+
+def test_clerks_search_without_diacritics_read_documents_and_are_audited(app):
+    c = client(app, "lan")
+    res = c.get("/api/search", params={"q": "dinh hong thao"}).json()
+    doc_id = res["hits"][0]["document_id"]
+    assert "<mark>" in res["hits"][0]["snippet"]
+    page = c.get("/search", params={"q": "dinh hong thao"}).text
+    assert f"/documents/{doc_id}" in page and "1 trang tìm thấy" in page
+    html = c.get(f"/documents/{doc_id}").text
+    assert "ĐINH HỒNG THẢO" in html.upper() and f"/documents/{doc_id}/pages/1/image" in html
+    img = c.get(f"/documents/{doc_id}/pages/1/image")
+    assert img.headers["content-type"] == "image/jpeg" and img.content[:2] == b"\xff\xd8"
+    pdf = c.get(f"/documents/{doc_id}/pdf")
+    assert pdf.content.startswith(b"%PDF")
+    assert c.get("/api/documents/nope").status_code == 404
+    trail = client(app, "hoa").get("/api/audit", params={"actor": "lan"}).json()
+    assert {"search", "document_shown", "copy_exported"} <= {e["action"] for e in trail}
+    assert {e["channel"] for e in trail} >= {"web", "api"}
+
+
+def test_citizens_get_only_their_own_with_one_answer_for_every_failure(app):
+    c = TestClient(app, client=("10.0.0.1", 5000))
+    ok = c.post("/citizen", data={"code": CODE, "personal_id": APPLICANT})
+    assert ok.status_code == 200
+    link = re.search(r'href="(/citizen/copies/[0-9A-F]+\.pdf)"', ok.text).group(1)
+    copy = c.get(link)
+    assert copy.content.startswith(b"%PDF")
+    wrong = c.post("/citizen", data={"code": CODE, "personal_id": "001088200613"})
+    unknown = c.post("/citizen", data={"code": "000.00.01.H26-230313-9999",
+                                       "personal_id": APPLICANT})
+    assert wrong.status_code == unknown.status_code == 404 and wrong.text == unknown.text
+    assert c.get("/citizen/copies/000000000000.pdf").status_code == 404
+
+    verdict = c.post("/verify", files={"file": ("copy.pdf", copy.content)}).text
+    assert "Bản sao hợp lệ" in verdict
+    forged = c.post("/verify", files={"file": ("copy.pdf", copy.content + b"%")}).text
+    assert "Không khớp" in forged
+
+
+def test_the_citizen_portal_is_rate_limited_per_address(app):
+    c = TestClient(app, client=("10.0.0.2", 5000))
+    codes = [c.post("/citizen", data={"code": CODE, "personal_id": "001088200613"}).status_code
+             for _ in range(12)]
+    assert codes[:10] == [404] * 10 and codes[10:] == [429, 429]
+    other = TestClient(app, client=("10.0.0.3", 5000))
+    assert other.post("/citizen", data={"code": CODE, "personal_id": "001088200613"}
+                      ).status_code == 404  # another address is not held up
+
+
+def test_openapi_describes_the_api(app):
+    spec = TestClient(app).get("/openapi.json").json()
+    assert {"/api/search", "/api/documents/{doc_id}", "/api/citizen/retrieve",
+            "/api/audit"} <= set(spec["paths"])
+
+
+def test_archivists_upload_and_follow_progress_and_names_never_become_paths(app, home):
+    import time
+
+    from tests.conftest import BAD
+
+    c = client(app, "minh")
+    csrf = re.search(r'const csrf = "([^"]+)"', c.get("/upload").text).group(1)
+    files = [("files", ("../../../etc/evil.jpg", (SCANS / "death-jpeg-skew-0.6.jpg")
+                        .read_bytes())),
+             ("files", ("truncated.jpg", (BAD / "truncated-transfer.jpg").read_bytes()))]
+    assert c.post("/api/uploads", files=files).status_code == 403  # no CSRF token
+    assert client(app, "lan").post("/api/uploads", files=files,
+                                   headers={"X-CSRF-Token": "x"}).status_code == 403
+    r = c.post("/api/uploads", files=files, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 202
+    url = r.json()["url"]
+    deadline = time.monotonic() + 300  # stops a hung test only
+    while (state := c.get(url).json())["status"] == "running" and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert state["status"] == "done" and state["pages_done"] == state["pages_total"] >= 1
+    by_status = {f["status"]: f for f in state["files"]}
+    assert by_status["rejected"]["error"]["code"] == "truncated_file"
+    assert by_status["done"]["file"].startswith(str(home / "uploads"))
+    assert "/etc/" not in by_status["done"]["file"] and not (home.parent / "etc").exists()
