@@ -1,0 +1,171 @@
+"""The web application in a real browser: Debian's Chromium driven by Playwright
+(``executable_path=/usr/bin/chromium``; no browser is downloaded), against `sohoa serve`
+started on loopback. Screenshots of each step go to test-artifacts/screenshots/."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BAD, ROOT, SCANS, truth
+from tests.e2e.test_cli import SOHOA, sohoa
+
+pytestmark = pytest.mark.slow
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+RECEIPT, BIRTH = "receipt-jpeg-skew-5.3.jpg", "birth-1987-jpeg-skew-3.2.jpg"
+CODE = truth(RECEIPT)["fields"]["dossier_code"]
+APPLICANT = truth(RECEIPT)["fields"]["personal_id"]
+PASSWORD = "mật-khẩu-đủ-dài-2"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    root = tmp_path_factory.mktemp("browser")
+    inbox = root / "inbox"
+    inbox.mkdir()
+    for name in (RECEIPT, BIRTH):
+        shutil.copy(SCANS / name, inbox / name)
+    (inbox / "m.csv").write_text(f"path,dossier_code\n{BIRTH},{CODE}\n", encoding="utf-8")
+    home = root / "home"
+    env = {**os.environ, "SOHOA_HOME": str(home), "OMP_THREAD_LIMIT": "1"}
+    sohoa(home, "ingest", str(inbox / RECEIPT), "--manifest", str(inbox / "m.csv"))
+    for name, role in (("lan", "clerk"), ("minh", "archivist")):
+        subprocess.run([SOHOA, "user", "add", name, "--role", role, "--password-stdin"],
+                       input=PASSWORD + "\n", text=True, check=True, capture_output=True,
+                       env=env)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log = open(root / "serve.log", "wb")  # noqa: SIM115
+    proc = subprocess.Popen([SOHOA, "serve", "--port", str(port)], env=env, stdout=log,
+                            stderr=subprocess.STDOUT, start_new_session=True)
+    log.close()
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            urllib.request.urlopen(base + "/login", timeout=2).close()
+            break
+        except OSError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError((root / "serve.log").read_text()) from None
+            time.sleep(0.3)
+    yield base
+    proc.terminate()
+    proc.wait(30)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("Debian's chromium is not installed: `./run test` installs it")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900},
+                                  accept_downloads=True)
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def shot(page, name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    path = SHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    assert path.stat().st_size > 1000
+    return path
+
+
+def sign_in(page, base: str, user: str) -> None:
+    page.goto(base + "/login")
+    page.fill("#username", user)
+    page.fill("#password", PASSWORD)
+    page.click("#login")
+
+
+def test_a_clerk_finds_a_record_typed_without_diacritics_and_downloads_its_pdf(page, server,
+                                                                               tmp_path):
+    sign_in(page, server, "lan")
+    page.wait_for_url("**/search")
+    shot(page, "1-search-empty")
+    page.fill("#q", "dinh hong thao")
+    page.click("#search")
+    page.wait_for_selector("#total")
+    assert page.inner_text("#total") == "1 trang tìm thấy"
+    marked = page.eval_on_selector_all(".snippet mark", "ms => ms.map(m => m.textContent)")
+    assert {"ĐINH", "HỒNG", "THẢO"} <= {m.upper() for m in marked}  # highlighted, with marks
+    shot(page, "2-search-results")
+    page.click(".hit-link")
+    page.wait_for_selector("#page-1")
+    loaded = page.eval_on_selector("#page-1", "img => img.complete && img.naturalWidth")
+    assert loaded and loaded > 1000  # the page image itself, beside its text
+    assert "ĐINH HỒNG THẢO" in page.inner_text("#text-1").upper()
+    shot(page, "3-document")
+    with page.expect_download() as d:
+        page.click("#pdf")
+    pdf = tmp_path / "doc.pdf"
+    d.value.save_as(pdf)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout
+    assert "ĐINH HỒNG THẢO" in text.upper()
+
+
+def test_an_archivist_uploads_and_watches_the_progress_and_the_rejections(page, server):
+    sign_in(page, server, "minh")
+    page.wait_for_url("**/upload")
+    page.set_input_files("#files", [str(SCANS / "death-jpeg-skew-0.6.jpg"),
+                                    str(BAD / "truncated-transfer.jpg")])
+    page.click("#send")
+    page.wait_for_function("document.getElementById('status').textContent.startsWith('Xong')",
+                           timeout=300_000)  # a hung test stops; nothing asserts on time
+    assert "truncated" in page.inner_text("#rejected")
+    assert "done (1 trang)" in page.inner_text("#done")
+    assert page.eval_on_selector("#bar", "b => b.value === b.max")
+    shot(page, "4-upload-done")
+
+
+def test_a_citizen_downloads_their_certificate_and_a_wrong_id_learns_nothing(page, server,
+                                                                            tmp_path):
+    page.goto(server + "/citizen")
+    page.fill("#code", CODE)
+    page.fill("#personal_id", "001088200613")
+    page.click("#retrieve")
+    wrong = page.inner_text("#message")
+    page.fill("#code", "000.00.01.H26-230313-9999")
+    page.fill("#personal_id", APPLICANT)
+    page.click("#retrieve")
+    assert page.inner_text("#message") == wrong
+    page.fill("#code", CODE)
+    page.fill("#personal_id", APPLICANT)
+    page.click("#retrieve")
+    page.wait_for_selector("#copies")
+    shot(page, "5-citizen-copies")
+    with page.expect_download() as d:
+        page.click("a.copy")
+    copy = tmp_path / "copy.pdf"
+    d.value.save_as(copy)
+    assert copy.read_bytes().startswith(b"%PDF")
+    page.goto(server + "/verify")
+    page.set_input_files("#file", str(copy))
+    page.click("#check")
+    assert page.inner_text("#verdict").startswith("Bản sao hợp lệ")
+    shot(page, "6-copy-verified")
