@@ -1,36 +1,31 @@
-"""The web application in a real browser: Debian's Chromium driven by Playwright
-(``executable_path=/usr/bin/chromium``; no browser is downloaded), against `sohoa serve`
-started on loopback. Screenshots of each step go to test-artifacts/screenshots/."""
+"""The web application in a real browser (tests/browser/conftest.py: Debian's Chromium
+driven by Playwright), against `sohoa serve` started on loopback. Screenshots of each step go
+to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import BAD, ROOT, SCANS, truth
+from tests.browser.conftest import screenshot
+from tests.conftest import BAD, SCANS, truth
 from tests.e2e.test_cli import SOHOA, sohoa
 
 pytestmark = pytest.mark.slow
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = ROOT / "test-artifacts" / "screenshots"
 RECEIPT, BIRTH = "receipt-jpeg-skew-5.3.jpg", "birth-1987-jpeg-skew-3.2.jpg"
 CODE = truth(RECEIPT)["fields"]["dossier_code"]
 APPLICANT = truth(RECEIPT)["fields"]["personal_id"]
 PASSWORD = "mật-khẩu-đủ-dài-2"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage"]
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
+def server(tmp_path_factory, web_server_factory):
+    """`sohoa serve` on two ingested samples (a birth certificate filed as a result of the
+    receipt's dossier) with a clerk and an archivist."""
     root = tmp_path_factory.mktemp("browser")
     inbox = root / "inbox"
     inbox.mkdir()
@@ -38,59 +33,17 @@ def server(tmp_path_factory):
         shutil.copy(SCANS / name, inbox / name)
     (inbox / "m.csv").write_text(f"path,dossier_code\n{BIRTH},{CODE}\n", encoding="utf-8")
     home = root / "home"
-    env = {**os.environ, "SOHOA_HOME": str(home), "OMP_THREAD_LIMIT": "1"}
+    env = {"SOHOA_HOME": str(home), "OMP_THREAD_LIMIT": "1"}
     sohoa(home, "ingest", str(inbox / RECEIPT), "--manifest", str(inbox / "m.csv"))
     for name, role in (("lan", "clerk"), ("minh", "archivist")):
         subprocess.run([SOHOA, "user", "add", name, "--role", role, "--password-stdin"],
                        input=PASSWORD + "\n", text=True, check=True, capture_output=True,
-                       env=env)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    log = open(root / "serve.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([SOHOA, "serve", "--port", str(port)], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
-    log.close()
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            urllib.request.urlopen(base + "/login", timeout=2).close()
-            break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError((root / "serve.log").read_text()) from None
-            time.sleep(0.3)
-    yield base
-    proc.terminate()
-    proc.wait(30)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.fail("Debian's chromium is not installed: `./run test` installs it")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="vi-VN", viewport={"width": 1280, "height": 900},
-                                  accept_downloads=True)
-    pg = context.new_page()
-    yield pg
-    context.close()
+                       env={**os.environ, **env})
+    return web_server_factory([SOHOA, "serve", "--port", "{port}"], env, ready_path="/login")
 
 
 def shot(page, name: str) -> Path:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    path = SHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
+    path = screenshot(page, name)
     assert path.stat().st_size > 1000
     return path
 
