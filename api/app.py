@@ -404,7 +404,7 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
             return JSONResponse({"error": {"code": "rate_limited", "message": "too many "
                                            "attempts; try again later"}}, status_code=429)
         try:
-            return [c for c in issue_copies(code, personal_id, "citizen-api")]
+            return issue_copies(code, personal_id, "citizen-api")
         except NotFound:
             return JSONResponse({"error": {"code": "not_found", "message": NOT_FOUND}},
                                 status_code=404)
@@ -457,5 +457,4 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
                                            "message": exc.detail}}, status_code=exc.status_code)
         return HTMLResponse(f"<p>{exc.detail}</p>", status_code=exc.status_code)
 
-    _ = translate  # errors from lower layers are translated by the SohoaError handler
     return app
