@@ -4,39 +4,20 @@ documents, the citizen portal (identical answers, rate limit) and copy verificat
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.conftest import SCANS, truth
-from tests.e2e.test_cli import SOHOA, sohoa
+from tests.api.archive import APPLICANT, CODE, PASSWORD, make_archive
+from tests.conftest import SCANS
 
 pytestmark = pytest.mark.slow
-RECEIPT, BIRTH = "receipt-jpeg-skew-5.3.jpg", "birth-1987-jpeg-skew-3.2.jpg"
-CODE = truth(RECEIPT)["fields"]["dossier_code"]
-APPLICANT = truth(RECEIPT)["fields"]["personal_id"]
-PASSWORD = "mật-khẩu-đủ-dài-1"
 
 
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
-    root = tmp_path_factory.mktemp("web")
-    inbox = root / "inbox"
-    inbox.mkdir()
-    for name in (RECEIPT, BIRTH):
-        shutil.copy(SCANS / name, inbox / name)
-    (inbox / "m.csv").write_text(f"path,dossier_code\n{BIRTH},{CODE}\n", encoding="utf-8")
-    home = root / "home"
-    sohoa(home, "ingest", str(inbox / RECEIPT), "--manifest", str(inbox / "m.csv"))
-    for name, role in (("lan", "clerk"), ("minh", "archivist"), ("hoa", "admin")):
-        subprocess.run([SOHOA, "user", "add", name, "--role", role, "--password-stdin"],
-                       input=PASSWORD + "\n", text=True, check=True, capture_output=True,
-                       env={**os.environ, "SOHOA_HOME": str(home)})
-    return home
+    return make_archive(tmp_path_factory.mktemp("web"))
 
 
 @pytest.fixture(scope="module")

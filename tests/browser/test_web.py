@@ -4,42 +4,26 @@ to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from tests.api.archive import APPLICANT, CODE, PASSWORD, make_archive
 from tests.browser.conftest import screenshot
-from tests.conftest import BAD, SCANS, truth
-from tests.e2e.test_cli import SOHOA, sohoa
+from tests.conftest import BAD, SCANS
+from tests.e2e.test_cli import SOHOA
 
 pytestmark = pytest.mark.slow
-RECEIPT, BIRTH = "receipt-jpeg-skew-5.3.jpg", "birth-1987-jpeg-skew-3.2.jpg"
-CODE = truth(RECEIPT)["fields"]["dossier_code"]
-APPLICANT = truth(RECEIPT)["fields"]["personal_id"]
-PASSWORD = "mật-khẩu-đủ-dài-2"
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, web_server_factory):
-    """`sohoa serve` on two ingested samples (a birth certificate filed as a result of the
-    receipt's dossier) with a clerk and an archivist."""
-    root = tmp_path_factory.mktemp("browser")
-    inbox = root / "inbox"
-    inbox.mkdir()
-    for name in (RECEIPT, BIRTH):
-        shutil.copy(SCANS / name, inbox / name)
-    (inbox / "m.csv").write_text(f"path,dossier_code\n{BIRTH},{CODE}\n", encoding="utf-8")
-    home = root / "home"
-    env = {"SOHOA_HOME": str(home), "OMP_THREAD_LIMIT": "1"}
-    sohoa(home, "ingest", str(inbox / RECEIPT), "--manifest", str(inbox / "m.csv"))
-    for name, role in (("lan", "clerk"), ("minh", "archivist")):
-        subprocess.run([SOHOA, "user", "add", name, "--role", role, "--password-stdin"],
-                       input=PASSWORD + "\n", text=True, check=True, capture_output=True,
-                       env={**os.environ, **env})
-    return web_server_factory([SOHOA, "serve", "--port", "{port}"], env, ready_path="/login")
+    """`sohoa serve` on the web tests' archive (tests/api/archive.py)."""
+    home = make_archive(tmp_path_factory.mktemp("browser"))
+    return web_server_factory([SOHOA, "serve", "--port", "{port}"],
+                              {"SOHOA_HOME": str(home), "OMP_THREAD_LIMIT": "1"},
+                              ready_path="/login")
 
 
 def shot(page, name: str) -> Path:
