@@ -26,13 +26,14 @@ from fastapi.templating import Jinja2Templates
 from api.auth import COOKIE, SESSION_HOURS, new_session, token_hash, verify_password
 from pipeline.config import Settings
 from pipeline.dossiers import NOT_FOUND, audit, retrieve, verify_copy
-from pipeline.errors import BadInput, NotFound, SohoaError, translate
+from pipeline.errors import NotFound, SohoaError, translate
 from pipeline.runtime import Runtime, open_runtime
 from search.index import BadQuery, SearchQuery
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
-STATUS = {"not_found": 404, "bad_input": 400, "bad_query": 400, "backend_unavailable": 503,
-          "config_error": 500, "dependency_missing": 500}
+# HTTP status by the CLI's exit status: usage and bad input 400, not found 404, a backend
+# unavailable 503, anything else (configuration, dependencies, bugs) 500.
+STATUS = {2: 400, 65: 400, 3: 404, 6: 503}
 CITIZEN_LIMIT = (10, 600.0)  # attempts per address per window (seconds)
 MAX_UPLOAD = 200 * 1024 * 1024
 
@@ -85,8 +86,8 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
     # ------------------------------------------------------------------ errors, users
     @app.exception_handler(SohoaError)
     def _sohoa_error(request: Request, exc: SohoaError):
-        return JSONResponse({"error": exc.to_dict()}, status_code=STATUS.get(exc.code, 500)
-                            if not isinstance(exc, BadInput) else 400)
+        return JSONResponse({"error": exc.to_dict()},
+                            status_code=STATUS.get(exc.exit_status, 500))
 
     @app.exception_handler(BadQuery)
     def _bad_query(request: Request, exc: BadQuery):
@@ -200,31 +201,132 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
 
     # -------------------------------------------------------------------- documents
     def load(doc_id: str, user: User, channel: str):
-        doc = rt.catalogue.get_document(doc_id)
-        if doc is None or doc.status == "processing":
+        """The document as clerks corrected it, its corrections; the read is audited."""
+        from pipeline.review import get_document
+
+        doc, corrections = get_document(rt, doc_id)
+        if doc.status == "processing":
             raise NotFound(f"no finished document {doc_id}")
         audit(rt, "document_shown", doc.id, channel=channel, who=user.username)
-        return doc
+        return doc, corrections
 
     @app.get("/api/documents/{doc_id}", tags=["documents"])
     def api_document(doc_id: str, user: User = Depends(clerk)):
         from pipeline.cli import _document_dict
 
-        doc = load(doc_id, user, "api")
-        data = _document_dict(doc, rt.catalogue.corrections(doc.id))
+        doc, corrections = load(doc_id, user, "api")
+        data = _document_dict(doc, corrections)
         data["dossiers"] = [{"code": ln.code, "role": ln.role, "result": ln.result_code}
                             for ln in rt.catalogue.links(document_id=doc.id)]
         return data
 
     @app.get("/documents/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
-    def document_page(request: Request, doc_id: str, q: str = "", user: User = Depends(clerk)):
+    def document_page(request: Request, doc_id: str, q: str = "", saved: str = "",
+                      error: str = "", user: User = Depends(clerk)):
+        from pipeline.classify import TYPES
+
         try:
-            doc = load(doc_id, user, "web")
+            doc, corrections = load(doc_id, user, "web")
         except NotFound:
             raise HTTPException(404, "Không tìm thấy tài liệu") from None
         return TEMPLATES.TemplateResponse(request, "document.html", {
-            "user": user, "doc": doc, "q": q,
+            "user": user, "doc": doc, "q": q, "types": TYPES, "corrections": corrections,
+            "marks": {p.number: matched_boxes(p, q) for p in doc.pages} if q else {},
+            "saved": saved, "error": error,
             "links": rt.catalogue.links(document_id=doc.id)})
+
+    def matched_boxes(page, q: str) -> list[dict]:
+        """Where the query's words are on the page image, in percent of its size (the words'
+        boxes from OCR), to be highlighted over the image."""
+        import json as _json
+
+        from search.folding import fold
+
+        wanted = {w for w in re.findall(r"\w+", fold(q)) if len(w) > 1}
+        out = []
+        for w in _json.loads(rt.store.get(page.words_key)):
+            if re.sub(r"\W+", "", fold(w["text"])) in wanted:
+                x0, y0, x1, y1 = w["box"]
+                out.append({"left": 100 * x0 / page.width, "top": 100 * y0 / page.height,
+                            "width": 100 * (x1 - x0) / page.width,
+                            "height": 100 * (y1 - y0) / page.height})
+        return out
+
+    def apply_correction(doc_id: str, user: User, doc_type: str | None, fields: dict):
+        from pipeline.review import correct
+
+        return correct(rt, doc_id, by=user.username, doc_type=doc_type, fields=fields)
+
+    @app.post("/documents/{doc_id}/correct", include_in_schema=False)
+    async def correct_form(request: Request, doc_id: str, user: User = Depends(clerk)):
+        from urllib.parse import quote
+
+        from pipeline.review import get_document
+
+        form = await request.form()
+        check_csrf(user, form.get("csrf"))
+        current, _ = get_document(rt, doc_id)
+        doc_type = form.get("type") or None
+        fields = {k[6:]: str(v).strip() for k, v in form.items() if k.startswith("field:")
+                  and str(v).strip() != str(current.fields.get(k[6:], "") or "")}
+        if doc_type == current.type:
+            doc_type = None
+        try:
+            apply_correction(doc_id, user, doc_type, fields)
+        except SohoaError as exc:
+            return RedirectResponse(f"/documents/{doc_id}?error={quote(exc.message)}", 303)
+        return RedirectResponse(f"/documents/{doc_id}?saved=1", 303)
+
+    @app.post("/api/documents/{doc_id}/corrections", tags=["documents"])
+    def api_correct(request: Request, doc_id: str, body: dict, user: User = Depends(clerk)):
+        """A clerk's correction: ``{"type": …, "fields": {name: value}}`` (validated, kept
+        apart from what the machine read, never overwritten by a re-run). Needs the
+        session's CSRF token in ``X-CSRF-Token``."""
+        check_csrf(user, request.headers.get("x-csrf-token"))
+        doc = apply_correction(doc_id, user, body.get("type"), dict(body.get("fields") or {}))
+        return {"id": doc.id, "type": doc.type, "fields": doc.fields, "status": doc.status}
+
+    @app.get("/api/review", tags=["documents"])
+    def api_review(user: User = Depends(clerk)):
+        """Documents waiting for a clerk, with the reasons, oldest first."""
+        from pipeline.review import review_queue
+
+        return [{"id": d.id, "filename": d.filename, "type": d.type,
+                 "type_confidence": d.type_confidence, "reasons": list(d.review_reasons)}
+                for d in review_queue(rt)]
+
+    @app.get("/review", response_class=HTMLResponse, include_in_schema=False)
+    def review_page(request: Request, user: User = Depends(clerk)):
+        from pipeline.review import review_queue
+
+        return TEMPLATES.TemplateResponse(request, "review.html",
+                                          {"user": user, "docs": review_queue(rt)})
+
+    @app.get("/api/dossiers/{code}", tags=["dossiers"])
+    def api_dossier(code: str, user: User = Depends(clerk)):
+        from pipeline.dossiers import valid_code
+
+        normal = valid_code(code) or code
+        d = rt.catalogue.get_dossier(normal)
+        if d is None:
+            raise NotFound(f"no dossier {code}")
+        audit(rt, "dossier_shown", normal, channel="api", who=user.username)
+        return {"code": d.code, "procedure": d.procedure, "applicant_name": d.applicant_name,
+                "applicant_id": d.applicant_id, "received_date": d.received_date,
+                "documents": [{"document_id": ln.document_id, "role": ln.role,
+                               "result": ln.result_code, "linked_by": ln.linked_by}
+                              for ln in rt.catalogue.links(code=normal)]}
+
+    @app.get("/api/people/{key}", tags=["people"])
+    def api_person(key: str, user: User = Depends(clerk)):
+        p = rt.catalogue.person(key)
+        if p is None:
+            raise NotFound(f"no person {key}")
+        audit(rt, "person_shown", str(p.id), channel="api", who=user.username)
+        return {"id": p.id, "name": p.name, "personal_id": p.personal_id,
+                "date_of_birth": p.date_of_birth,
+                "records": [{"document_id": d, "role": r}
+                            for d, r in rt.catalogue.person_documents(p.id)]}
 
     @app.get("/documents/{doc_id}/pages/{number}/image", tags=["documents"])
     def page_image(doc_id: str, number: int, user: User = Depends(clerk)):
@@ -235,6 +337,26 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
         media = "image/png" if page.image_key.endswith(".png") else "image/jpeg"
         return Response(rt.store.get(page.image_key), media_type=media,
                         headers={"Cache-Control": "private, max-age=3600"})
+
+    @app.get("/documents/{doc_id}/pages/{number}/thumbnail", tags=["documents"])
+    def page_thumbnail(doc_id: str, number: int, user: User = Depends(clerk)):
+        """A small JPEG of the page (200 px wide) for result lists."""
+        import io
+
+        from PIL import Image
+
+        doc = rt.catalogue.get_document(doc_id)
+        page = next((p for p in doc.pages if p.number == number), None) if doc else None
+        if page is None:
+            raise NotFound(f"no page {number} of {doc_id}")
+        img = Image.open(io.BytesIO(rt.store.get(page.image_key)))
+        img.draft("L", (200, 400))  # JPEG: decode at a fraction of the size
+        img = img.convert("L")
+        img.thumbnail((200, 400))
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=70)
+        return Response(buf.getvalue(), media_type="image/jpeg",
+                        headers={"Cache-Control": "private, max-age=86400"})
 
     @app.get("/documents/{doc_id}/pages/{number}/hocr", tags=["documents"])
     def page_hocr(doc_id: str, number: int, user: User = Depends(clerk)):

@@ -158,3 +158,45 @@ def test_archivists_upload_and_follow_progress_and_names_never_become_paths(app,
     assert by_status["rejected"]["error"]["code"] == "truncated_file"
     assert by_status["done"]["file"].startswith(str(home / "uploads"))
     assert "/etc/" not in by_status["done"]["file"] and not (home.parent / "etc").exists()
+
+
+def test_clerks_correct_documents_work_the_review_queue_and_read_dossiers_and_people(app):
+    from tests.api.archive import BIRTH
+    from tests.conftest import truth
+
+    c = client(app, "lan")
+    doc_id = c.get("/api/search", params={"q": "dinh hong thao"}).json()["hits"][0][
+        "document_id"]
+    body = {"fields": {"registration_number": "481"}}
+    assert c.post(f"/api/documents/{doc_id}/corrections", json=body).status_code == 403
+    assert client(app, "minh").post(f"/api/documents/{doc_id}/corrections", json=body,
+                                    headers={"X-CSRF-Token": "x"}).status_code == 403
+    ok = c.post(f"/api/documents/{doc_id}/corrections", json=body,
+                headers={"X-CSRF-Token": csrf_of(c)})
+    assert ok.status_code == 200 and ok.json()["fields"]["registration_number"] == "481"
+    bad = c.post(f"/api/documents/{doc_id}/corrections", json={"fields": {"personal_id": "12"}},
+                 headers={"X-CSRF-Token": csrf_of(c)})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid_correction"
+    shown = c.get(f"/api/documents/{doc_id}").json()
+    assert shown["fields"]["registration_number"] == "481"
+    assert [(x["field"], x["new"], x["by"]) for x in shown["corrections"]] == [
+        ("registration_number", "481", "lan")]
+
+    form = c.get(f"/documents/{doc_id}", params={"q": "dinh hong thao"}).text
+    assert form.count('class="hl"') >= 3  # the name's words, boxed over the page image
+    r = c.post(f"/documents/{doc_id}/correct", data={"csrf": csrf_of(c), "type":
+                                                     "birth_certificate",
+                                                     "field:book_number": "05/2006"},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].endswith("saved=1")
+    assert c.get(f"/api/documents/{doc_id}").json()["fields"]["book_number"] == "05/2006"
+    assert isinstance(c.get("/api/review").json(), list)
+    assert "Tài liệu chờ kiểm tra" in c.get("/review").text
+
+    from tests.api.archive import CODE
+    dossier = c.get(f"/api/dossiers/{CODE}").json()
+    assert {d["result"] for d in dossier["documents"]} >= {f"{CODE}-KQ(1)"}
+    person = c.get(f"/api/people/{truth(BIRTH)['fields']['personal_id']}").json()
+    assert person["records"] == [{"document_id": doc_id, "role": "subject"}]
+    thumb = c.get(f"/documents/{doc_id}/pages/1/thumbnail")
+    assert thumb.headers["content-type"] == "image/jpeg" and len(thumb.content) < 30_000

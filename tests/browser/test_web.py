@@ -106,3 +106,24 @@ def test_a_citizen_downloads_their_certificate_and_a_wrong_id_learns_nothing(pag
     page.click("#check")
     assert page.inner_text("#verdict").startswith("Bản sao hợp lệ")
     shot(page, "6-copy-verified")
+
+
+def test_a_clerk_sees_the_words_marked_on_the_image_and_corrects_a_field(page, server):
+    sign_in(page, server, "lan")
+    page.wait_for_url("**/search")
+    page.fill("#q", "dinh hong thao")
+    page.click("#search")
+    page.click(".hit-link")
+    page.wait_for_selector("#page-1")
+    boxes = page.eval_on_selector_all(".hl", "els => els.map(e => e.getBoundingClientRect())"
+                                      ".map(r => [r.width, r.height])")
+    assert len(boxes) >= 3 and all(w > 5 and h > 5 for w, h in boxes)  # drawn, visible
+    shot(page, "7-document-highlighted")
+    page.fill("#field-registration_number", "482")
+    page.click("#save")
+    page.wait_for_selector("#saved")
+    assert page.input_value("#field-registration_number") == "482"
+    assert "registration_number" in page.inner_text("#corrections")
+    shot(page, "8-document-corrected")
+    page.click("text=Chờ kiểm tra")
+    page.wait_for_selector("#queue")
