@@ -26,7 +26,7 @@ from fastapi.templating import Jinja2Templates
 from api.auth import COOKIE, SESSION_HOURS, new_session, token_hash, verify_password
 from pipeline.config import Settings
 from pipeline.dossiers import NOT_FOUND, audit, retrieve, verify_copy
-from pipeline.errors import NotFound, SohoaError, translate
+from pipeline.errors import BadInput, NotFound, SohoaError, translate
 from pipeline.runtime import Runtime, open_runtime
 from search.index import BadQuery, SearchQuery
 
@@ -394,6 +394,50 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
         return [{"username": u.username, "role": u.role, "disabled": u.disabled}
                 for u in rt.catalogue.users()]
 
+    @app.post("/api/users", tags=["admin"], status_code=201)
+    def api_add_user(request: Request, body: dict, user: User = Depends(admin)):
+        """Add a staff account: ``{"username", "password", "role"}``."""
+        check_csrf(user, request.headers.get("x-csrf-token"))
+        return add_user(user, str(body.get("username", "")), str(body.get("password", "")),
+                        str(body.get("role", "")))
+
+    def add_user(by: User, username: str, password: str, role: str) -> dict:
+        from api.auth import ROLES, hash_password
+
+        if not re.fullmatch(r"[\w.\-]{2,64}", username):
+            raise BadInput("a user name is 2-64 letters, digits, dots or dashes",
+                           code="invalid_user")
+        if role not in ROLES:
+            raise BadInput(f"role must be one of {', '.join(ROLES)}", code="invalid_user")
+        try:
+            hashed = hash_password(password)
+        except ValueError as exc:
+            raise BadInput(str(exc), code="invalid_user") from None
+        try:
+            rt.catalogue.add_user(username, hashed, role)
+        except Exception as exc:  # noqa: BLE001 - a duplicate name, said plainly
+            raise BadInput(str(translate(exc)), code="invalid_user") from None
+        audit(rt, "user_added", username, channel="web", who=by.username, role=role)
+        return {"username": username, "role": role}
+
+    @app.get("/admin", response_class=HTMLResponse, include_in_schema=False)
+    def admin_page(request: Request, error: str = "", user: User = Depends(admin)):
+        return TEMPLATES.TemplateResponse(request, "admin.html", {
+            "user": user, "users": rt.catalogue.users(), "error": error,
+            "entries": rt.catalogue.audit_entries(limit=100)})
+
+    @app.post("/admin/users", include_in_schema=False)
+    def admin_add_user(csrf: str = Form(""), username: str = Form(""), password: str = Form(""),
+                       role: str = Form(""), user: User = Depends(admin)):
+        from urllib.parse import quote
+
+        check_csrf(user, csrf)
+        try:
+            add_user(user, username, password, role)
+        except SohoaError as exc:
+            return RedirectResponse(f"/admin?error={quote(exc.message)}", 303)
+        return RedirectResponse("/admin", 303)
+
     @app.get("/api/batches/{batch_id}", tags=["batches"])
     def api_batch(batch_id: str, user: User = Depends(archivist)):
         from pipeline.batches import batch_status
@@ -552,6 +596,17 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
                         media_type="application/pdf", headers={
                             "Content-Disposition":
                                 f'attachment; filename="{copy.result_code or vcode}.pdf"'})
+
+    @app.post("/api/verify-copy", tags=["citizens"])
+    async def api_verify_copy(file: UploadFile, code: str = Form("")):
+        """Whether an uploaded file is an unchanged copy issued by this archive."""
+        data = await file.read(MAX_UPLOAD + 1)
+        if len(data) > MAX_UPLOAD:
+            raise HTTPException(413, "the file is too large")
+        with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
+            f.write(data)
+            f.flush()
+            return verify_copy(rt, Path(f.name), code or None)
 
     @app.get("/verify", response_class=HTMLResponse, include_in_schema=False)
     def verify_form(request: Request):

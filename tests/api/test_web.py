@@ -200,3 +200,45 @@ def test_clerks_correct_documents_work_the_review_queue_and_read_dossiers_and_pe
     assert person["records"] == [{"document_id": doc_id, "role": "subject"}]
     thumb = c.get(f"/documents/{doc_id}/pages/1/thumbnail")
     assert thumb.headers["content-type"] == "image/jpeg" and len(thumb.content) < 30_000
+
+
+def test_admins_add_users_and_nobody_else_can(app):
+    admin_client, clerk_client = client(app, "hoa"), client(app, "lan")
+    body = {"username": "thu", "password": PASSWORD, "role": "clerk"}
+    assert clerk_client.post("/api/users", json=body,
+                             headers={"X-CSRF-Token": csrf_of(clerk_client)}).status_code == 403
+    assert admin_client.post("/api/users", json=body).status_code == 403  # no CSRF token
+    csrf = re.search(r'name="csrf" value="([^"]+)"', admin_client.get("/admin").text).group(1)
+    short = admin_client.post("/api/users", json={**body, "password": "ngắn"},
+                              headers={"X-CSRF-Token": csrf})
+    assert short.status_code == 400 and "10 characters" in short.json()["error"]["message"]
+    assert admin_client.post("/api/users", json=body,
+                             headers={"X-CSRF-Token": csrf}).status_code == 201
+    assert admin_client.post("/api/users", json=body,
+                             headers={"X-CSRF-Token": csrf}).status_code == 400  # exists
+    assert client(app, "thu") is not None  # can sign in (client() asserts the redirect)
+    page = admin_client.get("/admin").text
+    assert "thu" in page and "user_added" in page
+    assert clerk_client.get("/admin").status_code == 403
+
+
+def test_anonymous_visitors_and_citizens_reach_no_record(app):
+    c = TestClient(app)
+    doc_id = client(app, "lan").get("/api/search", params={"q": "dinh hong thao"}).json()[
+        "hits"][0]["document_id"]
+    for path in (f"/api/documents/{doc_id}", f"/documents/{doc_id}/pages/1/image",
+                 f"/documents/{doc_id}/pages/1/hocr", f"/documents/{doc_id}/pdf",
+                 f"/documents/{doc_id}/pages/1/thumbnail", "/api/review", "/api/audit",
+                 f"/api/dossiers/{CODE}", "/api/uploads/x"):
+        r = c.get(path, follow_redirects=False)
+        assert r.status_code in (401, 303), path
+        assert doc_id not in r.text and "%PDF" not in r.text
+
+
+def test_copies_are_verified_through_the_api(app):
+    c = TestClient(app, client=("10.0.0.9", 5000))
+    ok = c.post("/api/citizen/retrieve", data={"code": CODE, "personal_id": APPLICANT}).json()
+    pdf = c.get(ok[0]["url"]).content
+    good = c.post("/api/verify-copy", files={"file": ("c.pdf", pdf)}).json()
+    assert good["valid"] and good["verification_code"] == ok[0]["verification_code"]
+    assert not c.post("/api/verify-copy", files={"file": ("c.pdf", pdf[:-3])}).json()["valid"]
