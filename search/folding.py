@@ -33,9 +33,21 @@ def fold_char(ch: str) -> str:
     return ch.lower()[:1] or ch  # keep length: a mark alone or a multi-char lower case
 
 
+class _Table(dict):
+    """code point -> folded character, filled on first sight (``str.translate`` looks every
+    character up here, in C: several times faster than folding character by character)."""
+
+    def __missing__(self, code: int) -> str:
+        value = self[code] = fold_char(chr(code))
+        return value
+
+
+_TABLE = _Table()
+
+
 def fold(text: str) -> str:
     """Fold NFC text; the result has exactly ``len(text)`` characters."""
-    return "".join(fold_char(c) for c in text)
+    return text.translate(_TABLE)
 
 
 def tokens(text: str) -> list[str]:
