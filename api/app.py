@@ -328,12 +328,16 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
                 "records": [{"document_id": d, "role": r}
                             for d, r in rt.catalogue.person_documents(p.id)]}
 
-    @app.get("/documents/{doc_id}/pages/{number}/image", tags=["documents"])
-    def page_image(doc_id: str, number: int, user: User = Depends(clerk)):
+    def stored_page(doc_id: str, number: int):
         doc = rt.catalogue.get_document(doc_id)
         page = next((p for p in doc.pages if p.number == number), None) if doc else None
         if page is None:
             raise NotFound(f"no page {number} of {doc_id}")
+        return page
+
+    @app.get("/documents/{doc_id}/pages/{number}/image", tags=["documents"])
+    def page_image(doc_id: str, number: int, user: User = Depends(clerk)):
+        page = stored_page(doc_id, number)
         media = "image/png" if page.image_key.endswith(".png") else "image/jpeg"
         return Response(rt.store.get(page.image_key), media_type=media,
                         headers={"Cache-Control": "private, max-age=3600"})
@@ -345,10 +349,7 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
 
         from PIL import Image
 
-        doc = rt.catalogue.get_document(doc_id)
-        page = next((p for p in doc.pages if p.number == number), None) if doc else None
-        if page is None:
-            raise NotFound(f"no page {number} of {doc_id}")
+        page = stored_page(doc_id, number)
         img = Image.open(io.BytesIO(rt.store.get(page.image_key)))
         img.draft("L", (200, 400))  # JPEG: decode at a fraction of the size
         img = img.convert("L")
@@ -360,10 +361,7 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
 
     @app.get("/documents/{doc_id}/pages/{number}/hocr", tags=["documents"])
     def page_hocr(doc_id: str, number: int, user: User = Depends(clerk)):
-        doc = rt.catalogue.get_document(doc_id)
-        page = next((p for p in doc.pages if p.number == number), None) if doc else None
-        if page is None:
-            raise NotFound(f"no page {number} of {doc_id}")
+        page = stored_page(doc_id, number)
         return Response(rt.store.get(page.hocr_key), media_type="text/html; charset=utf-8")
 
     @app.get("/documents/{doc_id}/pdf", tags=["documents"])
@@ -597,9 +595,8 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
                             "Content-Disposition":
                                 f'attachment; filename="{copy.result_code or vcode}.pdf"'})
 
-    @app.post("/api/verify-copy", tags=["citizens"])
-    async def api_verify_copy(file: UploadFile, code: str = Form("")):
-        """Whether an uploaded file is an unchanged copy issued by this archive."""
+    async def check_upload(file: UploadFile, code: str) -> dict:
+        """verify_copy on an uploaded file (200 MB at most)."""
         data = await file.read(MAX_UPLOAD + 1)
         if len(data) > MAX_UPLOAD:
             raise HTTPException(413, "the file is too large")
@@ -608,19 +605,18 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
             f.flush()
             return verify_copy(rt, Path(f.name), code or None)
 
+    @app.post("/api/verify-copy", tags=["citizens"])
+    async def api_verify_copy(file: UploadFile, code: str = Form("")):
+        """Whether an uploaded file is an unchanged copy issued by this archive."""
+        return await check_upload(file, code)
+
     @app.get("/verify", response_class=HTMLResponse, include_in_schema=False)
     def verify_form(request: Request):
         return TEMPLATES.TemplateResponse(request, "verify.html", {"result": None})
 
     @app.post("/verify", response_class=HTMLResponse, include_in_schema=False)
     async def verify_page(request: Request, file: UploadFile, code: str = Form("")):
-        data = await file.read(MAX_UPLOAD + 1)
-        if len(data) > MAX_UPLOAD:
-            raise HTTPException(413, "the file is too large")
-        with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
-            f.write(data)
-            f.flush()
-            result = verify_copy(rt, Path(f.name), code or None)
+        result = await check_upload(file, code)
         return TEMPLATES.TemplateResponse(request, "verify.html", {"result": result})
 
     @app.exception_handler(HTTPException)
