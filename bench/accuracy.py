@@ -24,7 +24,7 @@ from bench.common import ROOT  # noqa: E402
 from bench.common import char_errors as cer  # noqa: E402
 from bench.common import word_errors as wer  # noqa: E402
 from pipeline.config import Settings  # noqa: E402
-from pipeline.ingest import Ingestion  # noqa: E402
+from pipeline.local import ingest  # noqa: E402
 from pipeline.runtime import open_runtime  # noqa: E402
 
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = Settings(home=home, workers=args.workers)
         rt = open_runtime(settings)
         started = time.monotonic()
-        reports = Ingestion(rt).run([args.scans])
+        reports = ingest(rt, [args.scans]).reports
         elapsed = time.monotonic() - started
         rows = []
         char_err = char_tot = word_err = word_tot = 0

@@ -43,7 +43,7 @@ def same(field: str, got, want) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     from pipeline.config import Settings
-    from pipeline.ingest import Ingestion
+    from pipeline.local import ingest
     from pipeline.runtime import open_runtime
     from samples import generate
 
@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     settings = Settings(home=base / "home", workers=args.workers)
     rt = open_runtime(settings)
     t = time.monotonic()
-    reports = Ingestion(rt).run([scans])
+    reports = ingest(rt, [scans]).reports
     elapsed = time.monotonic() - t
 
     threshold = settings.type_review_confidence

@@ -56,7 +56,7 @@ def a3_spread(path: Path) -> None:
 WORKER = """
 import resource, sys
 from ocr.engine import TesseractEngine
-from pipeline.pages import PageTask, run_page
+from pipeline.page import PageTask, run_page
 out = run_page(PageTask("a3", sys.argv[1], "image/jpeg", 0, 10**9), TesseractEngine())
 status = open("/proc/self/status").read()
 hwm = int(next(l for l in status.splitlines() if l.startswith("VmHWM")).split()[1])

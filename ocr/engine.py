@@ -1,5 +1,10 @@
-"""Tesseract, kept loaded: one engine per worker process, never a process and a model load per
-page. Words come back with boxes and confidences, the page with its hOCR.
+"""The OCR engine interface, and Tesseract, its first implementation.
+
+An engine is kept loaded: one per worker process, never a process and a model load per page.
+It reads a page image into words with boxes and confidences, grouped into lines and blocks,
+and finds a page's quarter-turn. Which engine runs is chosen outside ``ocr/`` (by the
+pipeline's runtime, from the settings), so a second recogniser, or a crashing one in the
+fault tests, plugs in without the pipeline changing.
 """
 
 from __future__ import annotations
@@ -8,6 +13,7 @@ import os
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -62,6 +68,11 @@ class Recognized:
     confidence: float  # mean word confidence, 0..100; 0 when no words
     hocr: str
 
+    @property
+    def lines(self) -> list[tuple[Word, ...]]:
+        """The words by text line, in reading order."""
+        return lines_of(self.words)
+
 
 @dataclass(frozen=True, slots=True)
 class Orientation:
@@ -88,8 +99,31 @@ def find_tessdata(languages: str, configured: Path | None = None) -> Path:
         f"the .traineddata files")
 
 
+@runtime_checkable
+class OcrEngine(Protocol):
+    """What the pipeline asks of an engine. Not shared between threads: one per process."""
+
+    name: str
+
+    @property
+    def version(self) -> str: ...
+
+    def recognize(self, image: np.ndarray, *, dpi: int,
+                  local_threshold: bool = False) -> Recognized:
+        """Read a grey page image into words (boxes in its pixels), lines and blocks."""
+        ...
+
+    def orientation(self, image: np.ndarray, *, dpi: int) -> Orientation:
+        """The quarter-turn the page's content was given (confidence 0 when unsure)."""
+        ...
+
+    def close(self) -> None: ...
+
+
 class TesseractEngine:
     """Tesseract's C API through tesserocr. Not thread-safe: one per process or thread."""
+
+    name = "tesseract"
 
     def __init__(self, *, languages: str = "vie+eng", tessdata: Path | None = None,
                  psm: int = 6, variables: dict[str, str] | None = None) -> None:
@@ -112,6 +146,10 @@ class TesseractEngine:
             if not self._api.SetVariable(name, str(value)):
                 raise EngineUnavailable(f"Tesseract has no setting {name!r}")
         self._osd = None
+
+    @property
+    def version(self) -> str:
+        return f"{self._t.tesseract_version().split()[1]} {self.languages} psm {self.psm}"
 
     def recognize(self, image: np.ndarray, *, dpi: int, local_threshold: bool = False) -> Recognized:
         """Read a grey page. ``local_threshold`` uses Sauvola's local threshold instead of
@@ -183,6 +221,18 @@ class TesseractEngine:
         self._api.End()
         if self._osd is not None:
             self._osd.End()
+
+
+def lines_of(words: list[Word] | tuple[Word, ...]) -> list[tuple[Word, ...]]:
+    """Words grouped by their text line, in reading order."""
+    out: list[list[Word]] = []
+    last = None
+    for w in words:
+        if not out or (w.block, w.line) != last:
+            out.append([])
+        out[-1].append(w)
+        last = (w.block, w.line)
+    return [tuple(line) for line in out]
 
 
 def words_text(words: list[Word] | tuple[Word, ...]) -> str:

@@ -11,7 +11,7 @@ import numpy as np
 
 from ocr.cleanup import red_dropout
 from ocr.deskew import straighten, to_gray
-from ocr.engine import Recognized, TesseractEngine
+from ocr.engine import OcrEngine, Recognized
 from ocr.orientation import MIN_LINES, layout_orientation
 
 MIN_ORIENTATION_CONFIDENCE = 2.0  # Tesseract OSD's orient_conf
@@ -60,7 +60,7 @@ def quarter_turn(image: np.ndarray, rotation: int) -> np.ndarray:
     return np.ascontiguousarray(np.rot90(image, k=-k)) if k else image
 
 
-def process_page(image: np.ndarray, *, dpi: int, engine: TesseractEngine,
+def process_page(image: np.ndarray, *, dpi: int, engine: OcrEngine,
                  cleanup: Callable[[np.ndarray], np.ndarray] | None = red_dropout) -> PageOcr:
     """Straighten first (the skew estimate works on quarter-turned pages too), then find the
     quarter-turn on the level page with Tesseract's OSD, then recognise the upright page,
@@ -79,7 +79,7 @@ def process_page(image: np.ndarray, *, dpi: int, engine: TesseractEngine,
 
 
 def find_rotation(level: np.ndarray, text_along_rows: bool, *, dpi: int,
-                  engine: TesseractEngine) -> tuple[int, float, str]:
+                  engine: OcrEngine) -> tuple[int, float, str]:
     """(rotation, confidence 0..1, method): the text's shape when it is clear, else OSD."""
     layout = layout_orientation(level, text_along_rows=text_along_rows)
     if layout.reliable:

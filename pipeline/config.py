@@ -45,6 +45,12 @@ class Settings(BaseSettings):
     max_pixels: int = Field(150_000_000, description="largest page accepted, in pixels")
     page_timeout: float = Field(600.0, description="seconds a page may take before its "
                                 "worker is stopped; twice alone and the file is rejected")
+    actor: str = Field("", description="who is at the command line, for the audit log; "
+                       "empty: the login name")
+    metrics_host: str = Field("127.0.0.1", description="address a worker's Prometheus "
+                              "metrics listen on (--metrics-port)")
+    ocr_engine: str = Field("tesseract", description="the OCR engine: `tesseract`, or "
+                            "`module:Class` for an engine of your own (see ocr/engine.py)")
     type_review_confidence: float = Field(0.8, description="documents whose type confidence "
                                           "(0-1) is below this go to the review queue")
     review_confidence: float = Field(60.0, description="pages whose mean OCR word confidence "

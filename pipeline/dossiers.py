@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import getpass
 import hashlib
-import os
 import re
 import secrets
 from dataclasses import dataclass, replace
@@ -55,17 +54,19 @@ def codes_in(payloads) -> list[str]:
     return out
 
 
-def actor() -> str:
-    """Who is at the command line: SOHOA_ACTOR, else the login name."""
+def actor(settings=None) -> str:
+    """Who is at the command line: SOHOA_ACTOR (``settings.actor``), else the login name."""
+    if settings is not None and settings.actor:
+        return settings.actor
     try:
-        return os.environ.get("SOHOA_ACTOR") or getpass.getuser()
-    except Exception:
+        return getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user database in some containers
         return "unknown"
 
 
 def audit(rt: Runtime, action: str, target: str, *, channel: str = "cli",
           who: str | None = None, **detail) -> None:
-    rt.catalogue.audit(AuditEntry(who or actor(), channel, action, target, detail))
+    rt.catalogue.audit(AuditEntry(who or actor(rt.settings), channel, action, target, detail))
 
 
 # ------------------------------------------------------------------------------ linking
@@ -146,7 +147,7 @@ def link_by_clerk(rt: Runtime, document_id: str, code: str, *, role: str | None 
                        f"XXXX, e.g. 000.00.01.H26-230313-0042)", code="invalid_dossier_code")
     rt.catalogue.upsert_dossier(DossierRecord(normal))
     link = rt.catalogue.link(normal, doc.id, role=role or role_for(doc.type),
-                             linked_by="clerk", actor=who or actor())
+                             linked_by="clerk", actor=who or actor(rt.settings))
     audit(rt, "link", doc.id, dossier=normal, who=who)
     return link
 

@@ -53,16 +53,34 @@ class BackendUnavailable(SohoaError):
     exit_status = 6
 
 
+class InvalidQuery(SohoaError):
+    """A search the index cannot run (a malformed cursor, an unknown sort)."""
+
+    code = "bad_query"
+    exit_status = 2
+
+
 class ConfigError(SohoaError):
     code = "config_error"
     exit_status = 7
+
+
+class WorkerCrashed(Exception):
+    """The process running a page died (or hung) each time the page was tried."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message, timed_out)
+        self.timed_out = timed_out
+
+    def __str__(self) -> str:
+        return self.args[0]
 
 
 def translate(exc: BaseException) -> SohoaError:
     """The sohoa error for an exception raised by ocr, storage or search."""
     from ocr.engine import EngineFailed as OcrFailed
     from ocr.engine import EngineUnavailable
-    from search.index import SearchUnavailable
+    from search.index import BadQuery, SearchUnavailable
     from storage.errors import ObjectMissing, StorageAuthError, StorageError, StorageUnavailable
 
     if isinstance(exc, SohoaError):
@@ -71,6 +89,8 @@ def translate(exc: BaseException) -> SohoaError:
         return DependencyMissing(str(exc))
     if isinstance(exc, OcrFailed):
         return EngineFailed(str(exc))
+    if isinstance(exc, BadQuery):
+        return InvalidQuery(str(exc))
     if isinstance(exc, ObjectMissing):
         return NotFound(str(exc))
     if isinstance(exc, StorageAuthError):

@@ -1,4 +1,6 @@
-"""The local executor: page tasks on a process pool, one warm engine per worker process.
+"""The local executor: page tasks on a process pool, one warm engine per worker process
+(the engine the runtime's factory makes from an ``EngineSpec``: Tesseract, or any other
+``OcrEngine``, such as the crashing and hanging ones of the fault tests).
 
 Tasks are pulled lazily from an iterator (so intake of the next file overlaps OCR of the
 current one) with a bounded number in flight. If a worker process dies (killed, out of memory,
@@ -16,32 +18,16 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
 
-from pipeline.pages import PageOutput, PageTask, run_page
+from pipeline.errors import WorkerCrashed
+from pipeline.model import Page
+from pipeline.page import PageTask, run_page
+from pipeline.runtime import EngineSpec, open_engine
 
 log = logging.getLogger(__name__)
 MAX_CRASHES = 2
 
 _engine = None
-
-
-@dataclass(frozen=True, slots=True)
-class EngineOptions:
-    languages: str
-    tessdata: str | None
-    psm: int
-
-
-class WorkerCrashed(Exception):
-    """The worker process running this page died (or hung) each time it was tried alone."""
-
-    def __init__(self, message: str, timed_out: bool = False) -> None:
-        super().__init__(message, timed_out)
-        self.timed_out = timed_out
-
-    def __str__(self) -> str:
-        return self.args[0]
 
 
 class WorkerInitFailed(Exception):
@@ -60,29 +46,24 @@ class WorkerInitFailed(Exception):
 _init_error: BaseException | None = None
 
 
-def _init_worker(options: EngineOptions) -> None:
+def _init_worker(spec: EngineSpec) -> None:
     """Load the engine once per process. A failure is kept and raised by every task (a broken
-    initializer would otherwise look like a crashing page)."""
+    initializer would otherwise look like a crashing page). This is where a worker process
+    starts, so its errors are translated here: a pipeline error survives the trip back."""
     os.environ["OMP_THREAD_LIMIT"] = "1"
     import cv2
 
     cv2.setNumThreads(1)  # one process per core: OpenCV's own threads would compete
     global _engine, _init_error
-    from pathlib import Path
-
-    from ocr.engine import TesseractEngine
-
     try:
-        _engine = TesseractEngine(languages=options.languages,
-                                  tessdata=Path(options.tessdata) if options.tessdata else None,
-                                  psm=options.psm)
+        _engine = open_engine(spec)
     except BaseException as exc:  # noqa: BLE001 - reported through every task
         from pipeline.errors import translate
 
         _init_error = translate(exc)
 
 
-def _run(task: PageTask) -> PageOutput:
+def _run(task: PageTask) -> Page:
     if _init_error is not None:
         raise WorkerInitFailed(f"the OCR engine could not start: {_init_error}", _init_error)
     assert _engine is not None, "worker not initialised"
@@ -90,20 +71,20 @@ def _run(task: PageTask) -> PageOutput:
 
 
 class LocalExecutor:
-    def __init__(self, *, workers: int, options: EngineOptions,
+    def __init__(self, *, workers: int, engine: EngineSpec,
                  page_timeout: float = 600.0) -> None:
         self.workers = workers
-        self.options = options
+        self.engine = engine
         self.page_timeout = page_timeout  # from submission; a hung engine is killed after it
         self._ctx = multiprocessing.get_context("forkserver")
         self._pool: ProcessPoolExecutor | None = None
 
     def _new_pool(self) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=self._ctx,
-                                   initializer=_init_worker, initargs=(self.options,))
+                                   initializer=_init_worker, initargs=(self.engine,))
 
     def run(self, tasks: Iterable[PageTask],
-            on_result: Callable[[PageTask, PageOutput | BaseException], None]) -> None:
+            on_result: Callable[[PageTask, Page | BaseException], None]) -> None:
         """Run every task; ``on_result`` gets each task with its output or its exception,
         in completion order, in the calling thread.
 
@@ -156,7 +137,7 @@ class LocalExecutor:
                     task = inflight.pop(fut)
                     del started[fut]
                     try:
-                        outcome: PageOutput | BaseException = fut.result()
+                        outcome: Page | BaseException = fut.result()
                     except BrokenProcessPool:
                         broken = True
                         key = (task.document_id, task.index)

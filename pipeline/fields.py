@@ -28,6 +28,7 @@ from rapidfuzz.distance import Levenshtein
 
 from ocr.engine import Word
 from pipeline.classify import dossier_code
+from pipeline.model import FieldValue
 from search.folding import fold
 
 # (label in folded words, field, kind). A name field opens a person; ``role:`` fields attach
@@ -89,18 +90,6 @@ PREFIX = {"subject": "", "husband": "husband_", "wife": "wife_", "mother": "moth
 PLACE_KINDS = {"place"}
 _LABELS = sorted(((tuple(lbl.split()), f, k) for lbl, f, k in LABELS), key=lambda t: -len(t[0]))
 _FIRST_WORDS = {lbl[0] for lbl, _, _ in _LABELS}
-
-
-@dataclass(frozen=True, slots=True)
-class FieldValue:
-    value: object
-    confidence: float
-    page: int
-    box: tuple[int, int, int, int] | None  # x0, y0, x1, y1 on the stored page image
-
-    def to_dict(self) -> dict:
-        return {"value": self.value, "confidence": round(self.confidence, 3),
-                "page": self.page, "box": list(self.box) if self.box else None}
 
 
 @dataclass
@@ -394,25 +383,3 @@ def shape(doc_type: str, pages: list[list[dict[str, FieldValue]]],
         if found:
             fields["dossier_code"] = FieldValue(found, 0.7, 1, None)
     return fields
-
-
-def values(fields: dict) -> dict:
-    """The plain name → value map of shaped fields (entries as lists of such maps)."""
-    out = {}
-    for k, v in fields.items():
-        if k == "entries":
-            out[k] = [{ek: ev.value for ek, ev in e.items()} for e in v]
-        else:
-            out[k] = v.value
-    return out
-
-
-def details(fields: dict) -> dict:
-    """Name → {value, confidence, page, box} (entries as lists of such maps)."""
-    out = {}
-    for k, v in fields.items():
-        if k == "entries":
-            out[k] = [{ek: ev.to_dict() for ek, ev in e.items()} for e in v]
-        else:
-            out[k] = v.to_dict()
-    return out

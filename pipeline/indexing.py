@@ -8,12 +8,14 @@ every page that is in one and not the other.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipeline.runtime import Runtime
 from search.index import IndexedPage
-from storage.catalogue import DocumentRecord
+from storage.catalogue import CorrectionRecord, DocumentRecord
 
 # The date a record is about, by type (the first one present).
 EVENT_FIELDS = {
@@ -47,29 +49,50 @@ def personal_ids(fields: dict) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
-def index_pages(doc: DocumentRecord) -> list[IndexedPage]:
-    """The document's pages as the index holds them (``doc`` with its pages, corrections
-    already laid over)."""
-    fields = doc.fields or {}
+def index_pages(doc_id: str, doc_type: str, fields: dict, dossier_code: str | None,
+                created_at: dt.datetime | None, pages: Iterable) -> list[IndexedPage]:
+    """A document's pages (anything with ``number`` and ``text``) as the index holds them;
+    ``fields`` are plain values, corrections laid over."""
+    fields = fields or {}
     authority = fields.get("issuing_authority")
-    scanned = doc.created_at.date().isoformat() if doc.created_at else None
-    return [IndexedPage(doc.id, p.number, p.text, doc.type, doc.dossier_code,
-                        personal_ids(fields), event_date(doc.type, fields), scanned,
+    scanned = created_at.date().isoformat() if created_at else None
+    return [IndexedPage(doc_id, p.number, p.text, doc_type, dossier_code,
+                        personal_ids(fields), event_date(doc_type, fields), scanned,
                         authority if isinstance(authority, str) else None)
-            for p in doc.pages]
+            for p in pages]
+
+
+def record_pages(doc: DocumentRecord) -> list[IndexedPage]:
+    """A catalogue document's pages as the index holds them (corrections laid over)."""
+    return index_pages(doc.id, doc.type, doc.fields, doc.dossier_code, doc.created_at,
+                       doc.pages)
+
+
+def effective(doc: DocumentRecord, corrections: list[CorrectionRecord]) -> DocumentRecord:
+    """The document as clerks see it: the machine's reading with the corrections laid over
+    it, later corrections winning."""
+    if not corrections:
+        return doc
+    fields = dict(doc.fields)
+    doc_type = doc.type
+    for c in corrections:
+        if c.field == "type":
+            doc_type = c.new_value
+        else:
+            fields[c.field] = c.new_value
+    return dataclasses.replace(doc, type=doc_type, fields=fields,
+                               dossier_code=fields.get("dossier_code", doc.dossier_code))
 
 
 def all_index_pages(rt: Runtime) -> Iterator[IndexedPage]:
     """Every finished document's pages, by document id, one document in memory at a time."""
-    from pipeline.review import effective
-
     for summary in rt.catalogue.documents(order="id"):
         if summary.status == "processing":
             continue
         doc = rt.catalogue.get_document(summary.id)
         if doc is None:
             continue
-        yield from index_pages(effective(doc, rt.catalogue.corrections(doc.id)))
+        yield from record_pages(effective(doc, rt.catalogue.corrections(doc.id)))
 
 
 @dataclass

@@ -108,16 +108,15 @@ def verify(rt: Runtime, *, since: dt.datetime | None = None,
             if want is not None and got != want:
                 found(FixityFinding("changed", key, doc.id, want, got))
     if since is None:
-        docs, shas, rejected = set(), set(), cat.rejected_shas()
+        shas, rejected = set(), cat.rejected_shas()
         pages: set[tuple[str, int]] = set()
         for doc in cat.documents_with_pages():
-            docs.add(doc.id)
             shas.add(doc.sha256)
             pages.update((doc.id, p.number) for p in doc.pages)
             if doc.status == "processing":
                 pages.add((doc.id, -1))  # its page files may be mid-write: not orphans
         for key in store.keys():
-            if _owned(key, docs, shas, pages, rejected):
+            if _owned(key, shas, pages, rejected):
                 continue
             on_object(key)
             found(FixityFinding("orphaned", key))
@@ -127,7 +126,7 @@ def verify(rt: Runtime, *, since: dt.datetime | None = None,
     return report
 
 
-def _owned(key: str, docs: set[str], shas: set[str], pages: set[tuple[str, int]],
+def _owned(key: str, shas: set[str], pages: set[tuple[str, int]],
            rejected: set[str]) -> bool:
     if m := _PAGE_KEY.match(key):
         doc_id, number = m.group(1), int(m.group(2))

@@ -7,15 +7,17 @@ re-run never overwrites them and every change can be traced.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 
 from pipeline.classify import TYPES, dossier_code
 from pipeline.errors import NotFound, SohoaError
 from pipeline.fields import parse_date, parse_id
-from pipeline.indexing import index_pages
+from pipeline.indexing import effective, record_pages
 from pipeline.runtime import Runtime
 from storage.catalogue import CorrectionRecord, DocumentRecord
+
+__all__ = ["InvalidCorrection", "check_value", "correct", "effective", "get_document",
+           "review_queue"]
 
 
 class InvalidCorrection(SohoaError):
@@ -62,22 +64,6 @@ def _iso(value: str) -> bool:
         return False
 
 
-def effective(doc: DocumentRecord, corrections: list[CorrectionRecord]) -> DocumentRecord:
-    """The document as clerks see it: the machine's reading with the corrections laid over
-    it, later corrections winning."""
-    if not corrections:
-        return doc
-    fields = dict(doc.fields)
-    doc_type = doc.type
-    for c in corrections:
-        if c.field == "type":
-            doc_type = c.new_value
-        else:
-            fields[c.field] = c.new_value
-    return dataclasses.replace(doc, type=doc_type, fields=fields,
-                               dossier_code=fields.get("dossier_code", doc.dossier_code))
-
-
 def get_document(rt: Runtime, document_id: str) -> tuple[DocumentRecord, list[CorrectionRecord]]:
     doc = rt.catalogue.get_document(document_id)
     if doc is None:
@@ -108,7 +94,7 @@ def correct(rt: Runtime, document_id: str, *, by: str, doc_type: str | None = No
         rt.catalogue.add_correction(CorrectionRecord(document_id, name, old, new, by))
     rt.catalogue.set_status(document_id, "done")
     doc, _ = get_document(rt, document_id)
-    rt.index.upsert(index_pages(doc))
+    rt.index.upsert(record_pages(doc))
     return doc
 
 

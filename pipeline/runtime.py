@@ -1,16 +1,20 @@
-"""The runtime: the object store, catalogue and search index chosen from the settings.
+"""The runtime: the object store, catalogue, search index and OCR engine chosen from the
+settings.
 
-Switching backends is configuration only; this is the one place that reads the URLs.
+Switching backends or engines is configuration only; this is the one place that reads the
+URLs and the engine's name.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
 
+from ocr.engine import OcrEngine, TesseractEngine, find_tessdata
 from pipeline.config import Settings
-from pipeline.errors import ConfigError, DependencyMissing, translate
+from pipeline.errors import ConfigError, DependencyMissing
 from search.embedded import EmbeddedIndex
 from search.index import SearchIndex
 from storage.catalogue import Catalogue
@@ -107,9 +111,6 @@ def _catalogue(settings: Settings) -> Catalogue:
     except ModuleNotFoundError as exc:
         raise DependencyMissing(f"the database driver for {settings.catalogue_url.split(':')[0]} "
                                 f"is not installed: {exc}") from exc
-    except Exception as exc:
-        err = translate(exc)
-        raise err from exc
 
 
 def open_runtime(settings: Settings) -> Runtime:
@@ -122,7 +123,57 @@ def open_runtime(settings: Settings) -> Runtime:
         catalogue = _catalogue(settings)
         url = _storage_url(settings, catalogue)
         return Runtime(settings, store_for_url(settings, url), catalogue, _index(settings), url)
-    except Exception as exc:
+    except BaseException:
         if catalogue is not None:
             catalogue.close()
-        raise translate(exc) from exc
+        raise
+
+
+# ------------------------------------------------------------------------------ engine
+@dataclass(frozen=True, slots=True)
+class EngineSpec:
+    """Which OCR engine a worker process loads, and how (picklable, sent to each process).
+    ``name``: ``tesseract``, or ``module:Class`` for another engine, whose class is called
+    with this spec and must satisfy ``ocr.engine.OcrEngine``."""
+
+    name: str
+    languages: str
+    tessdata: str | None
+    psm: int
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> EngineSpec:
+        return cls(s.ocr_engine, s.languages, str(s.tessdata) if s.tessdata else None, s.psm)
+
+
+def _engine_class(spec: EngineSpec):
+    module, _, name = spec.name.partition(":")
+    if not name:
+        raise ConfigError(f"SOHOA_OCR_ENGINE={spec.name!r}: use `tesseract` or "
+                          f"`package.module:Class`")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigError(f"SOHOA_OCR_ENGINE={spec.name!r} cannot be loaded: {exc}") from exc
+
+
+def open_engine(spec: EngineSpec) -> OcrEngine:
+    """The engine ``spec`` names, loaded (one per process: engines are not thread-safe)."""
+    if spec.name == "tesseract":
+        return TesseractEngine(languages=spec.languages,
+                               tessdata=Path(spec.tessdata) if spec.tessdata else None,
+                               psm=spec.psm)
+    return _engine_class(spec)(spec)
+
+
+def check_engine(spec: EngineSpec) -> None:
+    """Fail before any work when the engine, or Tesseract's models, are missing."""
+    if spec.name != "tesseract":
+        _engine_class(spec)
+        return
+    try:
+        import tesserocr  # noqa: F401
+    except ImportError as exc:
+        raise DependencyMissing(f"tesserocr is not installed ({exc}): pip install tesserocr") from exc
+    tessdata = find_tessdata(spec.languages, Path(spec.tessdata) if spec.tessdata else None)
+    find_tessdata("osd", tessdata)

@@ -13,8 +13,9 @@ import datetime as dt
 import hashlib
 import random
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 
@@ -87,10 +88,20 @@ class Example:
     weight: float = 1.0
 
 
-def generated_examples(*, seed: int, per_template: int, noise_copies: int = 2,
-                       families: list[str] | None = None) -> list[Example]:
-    from samples import generate
+class TextSource(Protocol):
+    """Where generated training documents come from: ``samples.generate``, handed in by the
+    entry point (`sohoa train`), so that product code does not depend on the samples."""
 
+    ALL_TEMPLATES: Sequence[str]
+    EXTRA_FAMILIES: Sequence[str]
+
+    def make_text(self, rng: random.Random, template: str, *, pages: int,
+                  family: str | None) -> dict: ...
+
+
+def generated_examples(generate: TextSource, *, seed: int, per_template: int,
+                       noise_copies: int = 2,
+                       families: list[str] | None = None) -> list[Example]:
     examples = []
     for t_index, template in enumerate(generate.ALL_TEMPLATES):
         for i in range(per_template):
@@ -143,7 +154,7 @@ CORRECTION_WEIGHT = 5.0
 
 def correction_examples(rt) -> list[Example]:
     """Documents whose type a clerk corrected, with the corrected type, weighted up."""
-    from pipeline.review import effective
+    from pipeline.indexing import effective
 
     examples, seen = [], set()
     for c in rt.catalogue.corrections():
@@ -159,17 +170,17 @@ def correction_examples(rt) -> list[Example]:
     return examples
 
 
-def train_model(settings, rt, *, per_template: int, seed: int) -> tuple[TypeModel, str]:
-    """Fit on generated documents (+ corrections when ``rt`` is given); check on a held-out
-    generated set (another seed, fonts the training never used). Returns (model, report)."""
-    from samples import generate
-
-    examples = generated_examples(seed=seed, per_template=per_template)
+def train_model(rt, generate: TextSource, *, per_template: int,
+                seed: int) -> tuple[TypeModel, str]:
+    """Fit on documents from ``generate`` (+ corrections when ``rt`` is given); check on a
+    held-out generated set (another seed, fonts the training never used). Returns (model,
+    report)."""
+    examples = generated_examples(generate, seed=seed, per_template=per_template)
     corrected = correction_examples(rt) if rt is not None else []
     model = fit(examples + corrected, meta={
         "trained_on": f"generated text, seed {seed}, {per_template} documents per template, "
                       f"2 noisy copies each; {len(corrected)} corrected documents"})
-    held = generated_examples(seed=seed + 1000, per_template=max(5, per_template // 6),
+    held = generated_examples(generate, seed=seed + 1000, per_template=max(5, per_template // 6),
                               noise_copies=1, families=list(generate.EXTRA_FAMILIES))
     right = sum(max(model.probabilities(e.text).items(), key=lambda kv: kv[1])[0] == e.label
                 for e in held)

@@ -141,8 +141,7 @@ class ElasticIndex:
             raise _unavailable(exc) from exc
         return int(out.get("deleted", 0))
 
-    def rebuild(self, pages: Iterable[IndexedPage], *, resume: bool = True,
-                batch: int = 500) -> int:
+    def rebuild(self, pages: Iterable[IndexedPage], *, resume: bool = True) -> int:
         live = self._live()
         building = [name for name in self.es.indices.get(index=f"{self.alias}-*")
                     if name != live]

@@ -27,14 +27,11 @@ def stage(name: str, seconds: float) -> None:
     STAGE.labels(stage=name).observe(seconds)
 
 
-def serve(port: int) -> None:
-    """Serve the sum over every process of this worker on 127.0.0.1:port (or 0.0.0.0 when
-    SOHOA_METRICS_HOST says so)."""
-    import os
-
+def serve(port: int, *, host: str = "127.0.0.1") -> None:
+    """Serve the sum over every process of this worker on host:port (SOHOA_METRICS_HOST,
+    127.0.0.1 unless set)."""
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)
-    start_http_server(port, addr=os.environ.get("SOHOA_METRICS_HOST", "127.0.0.1"),
-                      registry=registry)
+    start_http_server(port, addr=host, registry=registry)

@@ -8,44 +8,35 @@ import multiprocessing
 import os
 import tempfile
 
+from pipeline.config import Settings
+
 log = logging.getLogger(__name__)
 
 
-def queue_length(app) -> int | None:
-    from workers.app import QUEUE
-
-    try:
-        with app.connection_for_read() as conn:
-            return conn.default_channel.queue_declare(QUEUE, passive=True).message_count
-    except Exception:  # noqa: BLE001 - the broker may be down: then nothing is "empty"
-        return None
-
-
-def _sidecar(interval: float, metrics_port: int | None) -> None:
+def _sidecar(settings: Settings, metrics_port: int | None) -> None:
     """The sweep loop and the metrics endpoint, in a process of its own (spawned, not
     forked: Celery forks its pool children from the main process, and a thread holding a
     lock there would leave the children a lock nobody will release)."""
     import time
 
     from pipeline.batches import sweep
-    from pipeline.config import Settings
     from pipeline.runtime import open_runtime
-    from workers.app import app
-    from workers.tasks import send_finish, send_page
+    from workers.app import Sender
 
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if metrics_port:
         from workers import metrics
 
-        metrics.serve(metrics_port)
+        metrics.serve(metrics_port, host=settings.metrics_host)
+    send = Sender(settings)
     parent = os.getppid()
     while os.getppid() == parent:  # ends with its worker
-        time.sleep(interval)
+        time.sleep(settings.sweep_interval)
         try:
-            rt = open_runtime(Settings())
+            rt = open_runtime(settings)
             try:
-                found = sweep(rt, send_page, send_finish, stale_after=rt.settings.stale_seconds,
-                              queue_empty=queue_length(app) == 0)
+                found = sweep(rt, send.page, send.finish, stale_after=settings.stale_seconds,
+                              queue_empty=send.queue_length() == 0)
             finally:
                 rt.close()
             if found["resent"] or found["finish_sent"]:
@@ -55,23 +46,24 @@ def _sidecar(interval: float, metrics_port: int | None) -> None:
             log.warning("sweep failed: %s", exc)
 
 
-def run_worker(*, concurrency: int, metrics_port: int | None, loglevel: str) -> None:
+def run_worker(settings: Settings, *, concurrency: int, metrics_port: int | None,
+               loglevel: str) -> None:
     os.environ["OMP_THREAD_LIMIT"] = "1"
     logging.getLogger("alembic").setLevel(logging.WARNING)  # not at every runtime opened
     if metrics_port:
         os.environ.setdefault("PROMETHEUS_MULTIPROC_DIR",
                               tempfile.mkdtemp(prefix="sohoa-metrics-"))
-    from pipeline.config import Settings
-    from workers.app import QUEUE, app
+    from workers import tasks
+    from workers.app import QUEUE, app_for
 
-    settings = Settings()
+    tasks.configure(settings)
     sweeper = multiprocessing.get_context("spawn").Process(
-        target=_sidecar, args=(settings.sweep_interval, metrics_port), name="sohoa-sweep",
-        daemon=True)
+        target=_sidecar, args=(settings, metrics_port), name="sohoa-sweep", daemon=True)
     sweeper.start()
     try:
-        app.worker_main(["worker", "-Q", QUEUE, "--concurrency", str(concurrency), "-E",
-                         "--loglevel", loglevel, "-n", f"sohoa-{os.getpid()}@%h",
-                         "--without-gossip", "--without-mingle"])
+        app_for(settings).worker_main(["worker", "-Q", QUEUE, "--concurrency",
+                                       str(concurrency), "-E", "--loglevel", loglevel,
+                                       "-n", f"sohoa-{os.getpid()}@%h", "--without-gossip",
+                                       "--without-mingle"])
     finally:
         sweeper.terminate()

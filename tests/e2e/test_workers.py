@@ -154,11 +154,18 @@ def test_a_poison_page_is_quarantined_and_the_rest_completes(env, workers, tmp_p
 
     from tests.services import free_port
 
-    names = [*FILES[:3], "poison-page.jpg"]
-    batch = queue(env, tmp_path, files=FILES[:4], names=names)
+    from tests.unit import faulty
+
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    faulty.page_image(inbox / "poison-page.jpg", faulty.KILL, size=(1240, 1754))
+    batch = queue(env, tmp_path, files=FILES[:3])
     port = free_port()
+    # The engine is chosen by the settings, as any engine is: this one kills its worker
+    # process on the dark page and reads the others with Tesseract.
     workers.start_with(["--concurrency", "2", "--metrics-port", str(port)],
-                       SOHOA_TEST_KILL_ON="poison")
+                       SOHOA_OCR_ENGINE="tests.unit.faulty:FaultyEngine",
+                       PYTHONPATH=str(Path(__file__).resolve().parents[2]))
     st = wait_for(env, batch, lambda st: st["finished"])
     metrics = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read()
     text = metrics.decode()

@@ -10,7 +10,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from pipeline.ingest import Ingestion
+from pipeline.local import ingest
 from search.folding import fold
 from tests.conftest import SCANS, truth
 
@@ -61,7 +61,7 @@ def batch(tmp_path_factory):
     cut = data.rfind(b"startxref")
     (inbox / "damaged.pdf").write_bytes(data[:cut] + b"startxref\n999999\n%%EOF\n")
     rt = open_runtime(Settings(home=root / "home", workers=2))
-    reports = {r.file.split("/")[-1]: r for r in Ingestion(rt).run([inbox])}
+    reports = {r.file.split("/")[-1]: r for r in ingest(rt, [inbox]).reports}
     yield rt, reports
     rt.close()
 
@@ -115,7 +115,7 @@ def test_an_ocrd_pdf_is_reingested_from_its_own_text_layer(batch, tmp_path):
     export_pdf(rt, reports["cmyk.jpg"].document_id, out)
     with pikepdf.open(out) as pdf:
         assert len(pdf.pages) == 1
-    again = Ingestion(rt).run([out])[0]
+    again = ingest(rt, [out]).reports[0]
     doc = rt.catalogue.get_document(again.document_id)
     assert doc.pages[0].text_source == "text_layer"
     assert CODE in doc.pages[0].text.replace(" ", "")

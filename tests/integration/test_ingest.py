@@ -8,7 +8,8 @@ import pikepdf
 from pikepdf import Dictionary, Name
 from PIL import Image
 
-from pipeline.ingest import Ingestion, document_id
+from pipeline.flow import document_id
+from pipeline.local import ingest
 from pipeline.intake import hash_file
 from storage.catalogue import DocumentRecord
 from tests.conftest import SCANS
@@ -25,7 +26,7 @@ def test_an_interrupted_document_is_redone_not_duplicated(runtime, tmp_path):
     runtime.catalogue.start_document(DocumentRecord(
         id=document_id(sha), sha256=sha, filename=src.name, source_path=str(src),
         media_type="image/jpeg", size=size, original_key="x", page_count=1))
-    reports = Ingestion(runtime, workers=1).run([src.parent])
+    reports = ingest(runtime, [src.parent], workers=1).reports
     assert [(r.status, r.document_id) for r in reports] == [("done", document_id(sha))]
     doc = runtime.catalogue.get_document(document_id(sha))
     assert doc.status == "done" and len(doc.pages) == 1 and doc.type == "dossier_receipt"
@@ -38,7 +39,7 @@ def test_the_same_file_twice_in_one_batch_is_processed_once(runtime, tmp_path):
     inbox.mkdir()
     shutil.copy(SAMPLE, inbox / "a.jpg")
     shutil.copy(SAMPLE, inbox / "b-copy.jpg")
-    reports = sorted(Ingestion(runtime, workers=1).run([inbox]), key=lambda r: r.file)
+    reports = sorted(ingest(runtime, [inbox], workers=1).reports, key=lambda r: r.file)
     assert [r.status for r in reports] == ["done", "duplicate"]
     assert reports[0].document_id == reports[1].document_id
     assert runtime.index.count() == 1
@@ -67,7 +68,7 @@ def test_a_bad_page_rejects_its_file_and_leaves_nothing_behind(runtime, tmp_path
     _pdf_with_a_huge_second_page(inbox / "two-pages.pdf")
     shutil.copy(inbox / "two-pages.pdf", inbox / "zz-copy-of-two-pages.pdf")
     runtime.settings.max_pixels = 50_000_000
-    reports = {r.file.split("/")[-1]: r for r in Ingestion(runtime, workers=1).run([inbox])}
+    reports = {r.file.split("/")[-1]: r for r in ingest(runtime, [inbox], workers=1).reports}
     # the copy met while the first was still processing gets the first's final outcome
     assert reports["zz-copy-of-two-pages.pdf"].status == "rejected"
     assert reports["zz-copy-of-two-pages.pdf"].error["code"] == "too_many_pixels"
@@ -90,13 +91,13 @@ def test_a_file_rejected_before_and_processed_now_leaves_no_rejection(runtime, t
     inbox.mkdir()
     shutil.copy(SAMPLE, inbox / "reason.json.jpg")
     runtime.settings.max_pixels = 1_000_000  # too small for the scan: rejected
-    first = Ingestion(runtime, workers=1).run([inbox])[0]
+    first = ingest(runtime, [inbox], workers=1).reports[0]
     assert first.status == "rejected" and first.error["code"] == "too_many_pixels"
     kept = list(runtime.store.keys(f"quarantine/{first.sha256}"))
     assert f"quarantine/{first.sha256}/file/reason.json.jpg" in kept
     assert f"quarantine/{first.sha256}/reason.json" in kept
     runtime.settings.max_pixels = 150_000_000  # the limit raised by the operator
-    second = Ingestion(runtime, workers=1).run([inbox])[0]
+    second = ingest(runtime, [inbox], workers=1).reports[0]
     assert second.status == "done"
     assert runtime.catalogue.rejections() == []
     assert list(runtime.store.keys(f"quarantine/{first.sha256}")) == []

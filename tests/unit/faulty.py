@@ -1,22 +1,67 @@
-"""Fault-injection stand-ins for the executor's worker functions (picklable by reference)."""
+"""A fault-injecting OCR engine, plugged in through the engine factory like any other
+(``SOHOA_OCR_ENGINE=tests.unit.faulty:FaultyEngine``, or an ``EngineSpec`` with that name).
+
+It misbehaves on dark pages, by their mean grey level: below 40 it kills its own process
+(as an engine crash or the OOM killer would), 40-80 it never returns (a hung engine), 80-120
+it raises EngineFailed. Any other page is read by a real Tesseract.
+"""
+
+from __future__ import annotations
 
 import os
 import signal
 import time
+from pathlib import Path
 
-from pipeline.pages import PageOutput
+import numpy as np
+
+from ocr.engine import EngineFailed, Orientation, Recognized, TesseractEngine
+
+KILL, HANG, FAIL = 20, 60, 100  # grey levels of pages that trigger each fault
 
 
-def init(options):
-    pass
+class FaultyEngine:
+    name = "faulty"
+    version = "test"
+
+    def __init__(self, spec) -> None:
+        self.spec = spec
+        self._real: TesseractEngine | None = None
+
+    def _real_engine(self) -> TesseractEngine:
+        if self._real is None:
+            self._real = TesseractEngine(
+                languages=self.spec.languages, psm=self.spec.psm,
+                tessdata=Path(self.spec.tessdata) if self.spec.tessdata else None)
+        return self._real
+
+    @staticmethod
+    def _fault(image: np.ndarray) -> None:
+        level = float(image.mean())
+        if level < 40:
+            os.kill(os.getpid(), signal.SIGKILL)
+        if level < 80:
+            time.sleep(3600)
+        if level < 120:
+            raise EngineFailed("the engine failed on this page")
+
+    def recognize(self, image: np.ndarray, *, dpi: int,
+                  local_threshold: bool = False) -> Recognized:
+        self._fault(image)
+        return self._real_engine().recognize(image, dpi=dpi, local_threshold=local_threshold)
+
+    def orientation(self, image: np.ndarray, *, dpi: int) -> Orientation:
+        self._fault(image)
+        return self._real_engine().orientation(image, dpi=dpi)
+
+    def close(self) -> None:
+        if self._real is not None:
+            self._real.close()
 
 
-def run(task):
-    if "poison" in task.path:
-        os.kill(os.getpid(), signal.SIGKILL)  # the engine takes the whole process down
-    if "hang" in task.path:
-        time.sleep(3600)  # an engine that never returns
-    if "bad" in task.path:
-        raise ValueError(f"cannot decode {task.path}")
-    return PageOutput(task.document_id, task.number, b"", "png", 1, 1, 300, 0.0, 0, 0.0, 90.0,
-                      f"text of {task.path} p{task.number}", "", [])
+def page_image(path: Path, level: int, size: tuple[int, int] = (240, 320)) -> Path:
+    """A uniform grey page at ``level`` (use KILL, HANG, FAIL, or 255 for a good page)."""
+    from PIL import Image
+
+    Image.new("L", size, level).save(path)
+    return path

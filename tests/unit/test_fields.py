@@ -3,7 +3,8 @@ import random
 import pytest
 
 from ocr.engine import Word
-from pipeline.fields import extract_page, normalise, parse_date, parse_id, shape, values
+from pipeline.fields import extract_page, normalise, parse_date, parse_id, shape
+from pipeline.model import values
 from samples import generate
 from search.folding import fold
 

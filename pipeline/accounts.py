@@ -1,4 +1,4 @@
-"""Staff accounts: Argon2id password hashes (memory-hard), server-side sessions whose cookie
+"""Staff accounts (used by the web application and `sohoa user add`): Argon2id password hashes (memory-hard), server-side sessions whose cookie
 is random and stored only as its SHA-256, a CSRF token per session for every form and
 state-changing API call, and roles checked on every route."""
 

@@ -1,21 +1,24 @@
-"""The page task: load one page of a source file, run the page stage, encode the result.
+"""The page task: load one page of a source file, run the page stage with a given engine,
+read its fields, and return the ``Page`` (pipeline.model).
 
-Runs in a worker process with a warm engine; arguments and results are plain picklable data.
+Runs in a worker process with a warm engine; its argument and result are plain picklable
+data.
 """
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ocr.engine import TesseractEngine, words_text
+from ocr.engine import OcrEngine, words_text
 from ocr.hocr import words_to_hocr
 from ocr.page import process_page, working_resolution
 from pipeline.fields import extract_page
 from pipeline.intake import LoadedPage, load_page
+from pipeline.model import Page
 
 JPEG_QUALITY = 80
 
@@ -34,29 +37,6 @@ class PageTask:
         return self.index + 1
 
 
-@dataclass(frozen=True, slots=True)
-class PageOutput:
-    document_id: str
-    number: int
-    image: bytes  # the upright, straightened page
-    image_ext: str  # "jpg" | "png"
-    width: int
-    height: int
-    dpi: int
-    skew_angle: float
-    rotation: int
-    rotation_confidence: float
-    ocr_confidence: float
-    text: str
-    hocr: str
-    words: list[dict]
-    text_source: str = "ocr"  # "ocr" | "text_layer" (the PDF page's own text, kept)
-    rotation_method: str = "none"  # "layout" | "osd" | "none"
-    needs_review: bool = False  # OCR confidence below the review threshold
-    records: list[dict] = field(default_factory=list)  # fields found: [{name: FieldValue dict}]
-    codes: tuple[str, ...] = ()  # what the QR codes and barcodes on the page say
-
-
 def encode(image: np.ndarray, *, bilevel: bool) -> tuple[bytes, str]:
     """The page image to store: a 1-bit source stays 1-bit (the deskew's grey edges are
     thresholded away) as PNG; anything else JPEG."""
@@ -72,21 +52,21 @@ def encode(image: np.ndarray, *, bilevel: bool) -> tuple[bytes, str]:
     return buf.getvalue(), "jpg"
 
 
-def _from_text_layer(task: PageTask, loaded: LoadedPage) -> PageOutput:
+def _from_text_layer(task: PageTask, loaded: LoadedPage) -> Page:
     """A page that already carries text: keep it exactly, no OCR."""
     words = loaded.text_words or ()
     h, w = loaded.image.shape[:2]
     data, ext = encode(loaded.image, bilevel=False)
-    return PageOutput(
+    return Page(
         document_id=task.document_id, number=task.number, image=data, image_ext=ext,
         width=w, height=h, dpi=loaded.dpi, skew_angle=0.0, rotation=0,
         rotation_confidence=0.0, ocr_confidence=100.0, text=words_text(words),
         hocr=words_to_hocr(words, width=w, height=h, source="pdf text layer"),
-        words=[word.to_dict() for word in words], text_source="text_layer",
-        records=_records(words, task.number), codes=_codes(loaded.image))
+        words=tuple(words), text_source="text_layer",
+        records=tuple(extract_page(words, page=task.number)), codes=_codes(loaded.image))
 
 
-def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
+def run_page(task: PageTask, engine: OcrEngine) -> Page:
     loaded = load_page(Path(task.path), task.media_type, task.index, max_pixels=task.max_pixels)
     if loaded.text_words:
         return _from_text_layer(task, loaded)
@@ -99,22 +79,17 @@ def run_page(task: PageTask, engine: TesseractEngine) -> PageOutput:
     data, ext = encode(result.image, bilevel=bilevel)
     rec = result.recognized
     h, w = result.image.shape[:2]
-    return PageOutput(
+    return Page(
         document_id=task.document_id, number=task.number, image=data, image_ext=ext,
         width=w, height=h, dpi=dpi, skew_angle=round(result.skew_angle, 2),
         rotation=result.rotation, rotation_confidence=result.rotation_confidence,
         rotation_method=result.rotation_method,
-        ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr,
-        words=[word.to_dict() for word in rec.words],
+        ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr, words=rec.words,
         needs_review=rec.confidence < task.review_confidence,
-        records=_records(rec.words, task.number), codes=codes)
+        records=tuple(extract_page(rec.words, page=task.number)), codes=codes)
 
 
 def _codes(image) -> tuple[str, ...]:
     from ocr.barcodes import read_codes
 
     return tuple(c.text for c in read_codes(image))
-
-
-def _records(words, number: int) -> list[dict]:
-    return [{k: v.to_dict() for k, v in r.items()} for r in extract_page(words, page=number)]

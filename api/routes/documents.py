@@ -1,0 +1,152 @@
+"""Documents (clerks): the record as JSON and as a page beside its image, page images,
+thumbnails and hOCR, the searchable PDF, corrections and the review queue. Every read of a
+record is audited."""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from PIL import Image
+
+from api.deps import TEMPLATES, User, check_csrf, clerk, runtime
+from pipeline.classify import TYPES
+from pipeline.dossiers import audit
+from pipeline.errors import NotFound, SohoaError
+from pipeline.export import export_pdf
+from pipeline.present import document_dict, link_dict, matched_boxes, review_item
+from pipeline.review import correct, get_document, review_queue
+from pipeline.runtime import Runtime
+
+router = APIRouter()
+
+
+def load(rt: Runtime, doc_id: str, user: User, channel: str):
+    """The document as clerks corrected it, its corrections; the read is audited."""
+    doc, corrections = get_document(rt, doc_id)
+    if doc.status == "processing":
+        raise NotFound(f"no finished document {doc_id}")
+    audit(rt, "document_shown", doc.id, channel=channel, who=user.username)
+    return doc, corrections
+
+
+def stored_page(rt: Runtime, doc_id: str, number: int):
+    doc = rt.catalogue.get_document(doc_id)
+    page = next((p for p in doc.pages if p.number == number), None) if doc else None
+    if page is None:
+        raise NotFound(f"no page {number} of {doc_id}")
+    return page
+
+
+# ------------------------------------------------------------------------- the record
+@router.get("/api/documents/{doc_id}", tags=["documents"])
+def api_document(doc_id: str, user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    doc, corrections = load(rt, doc_id, user, "api")
+    data = document_dict(doc, corrections)
+    data["dossiers"] = [link_dict(ln) for ln in rt.catalogue.links(document_id=doc.id)]
+    return data
+
+
+@router.get("/documents/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
+def document_page(request: Request, doc_id: str, q: str = "", saved: str = "",
+                  error: str = "", user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    try:
+        doc, corrections = load(rt, doc_id, user, "web")
+    except NotFound:
+        raise HTTPException(404, "Không tìm thấy tài liệu") from None
+    return TEMPLATES.TemplateResponse(request, "document.html", {
+        "user": user, "doc": doc, "q": q, "types": TYPES, "corrections": corrections,
+        "marks": {p.number: matched_boxes(rt, p, q) for p in doc.pages} if q else {},
+        "saved": saved, "error": error,
+        "links": rt.catalogue.links(document_id=doc.id)})
+
+
+# ------------------------------------------------------------------ corrections, review
+@router.post("/documents/{doc_id}/correct", include_in_schema=False)
+async def correct_form(request: Request, doc_id: str, user: User = Depends(clerk),
+                       rt: Runtime = Depends(runtime)):
+    form = await request.form()
+    check_csrf(user, form.get("csrf"))
+    current, _ = get_document(rt, doc_id)
+    doc_type = form.get("type") or None
+    fields = {k[6:]: str(v).strip() for k, v in form.items() if k.startswith("field:")
+              and str(v).strip() != str(current.fields.get(k[6:], "") or "")}
+    if doc_type == current.type:
+        doc_type = None
+    try:
+        correct(rt, doc_id, by=user.username, doc_type=doc_type, fields=fields)
+    except SohoaError as exc:
+        return RedirectResponse(f"/documents/{doc_id}?error={quote(exc.message)}", 303)
+    return RedirectResponse(f"/documents/{doc_id}?saved=1", 303)
+
+
+@router.post("/api/documents/{doc_id}/corrections", tags=["documents"])
+def api_correct(request: Request, doc_id: str, body: dict, user: User = Depends(clerk),
+                rt: Runtime = Depends(runtime)):
+    """A clerk's correction: ``{"type": …, "fields": {name: value}}`` (validated, kept
+    apart from what the machine read, never overwritten by a re-run). Needs the
+    session's CSRF token in ``X-CSRF-Token``."""
+    check_csrf(user, request.headers.get("x-csrf-token"))
+    doc = correct(rt, doc_id, by=user.username, doc_type=body.get("type"),
+                  fields=dict(body.get("fields") or {}))
+    return {"id": doc.id, "type": doc.type, "fields": doc.fields, "status": doc.status}
+
+
+@router.get("/api/review", tags=["documents"])
+def api_review(user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    """Documents waiting for a clerk, with the reasons, oldest first."""
+    return [review_item(d) for d in review_queue(rt)]
+
+
+@router.get("/review", response_class=HTMLResponse, include_in_schema=False)
+def review_page(request: Request, user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    return TEMPLATES.TemplateResponse(request, "review.html",
+                                      {"user": user, "docs": review_queue(rt)})
+
+
+# ------------------------------------------------------------------ pages and the PDF
+@router.get("/documents/{doc_id}/pages/{number}/image", tags=["documents"])
+def page_image(doc_id: str, number: int, user: User = Depends(clerk),
+               rt: Runtime = Depends(runtime)):
+    page = stored_page(rt, doc_id, number)
+    media = "image/png" if page.image_key.endswith(".png") else "image/jpeg"
+    return Response(rt.store.get(page.image_key), media_type=media,
+                    headers={"Cache-Control": "private, max-age=3600"})
+
+
+@router.get("/documents/{doc_id}/pages/{number}/thumbnail", tags=["documents"])
+def page_thumbnail(doc_id: str, number: int, user: User = Depends(clerk),
+                   rt: Runtime = Depends(runtime)):
+    """A small JPEG of the page (200 px wide) for result lists."""
+    page = stored_page(rt, doc_id, number)
+    img = Image.open(io.BytesIO(rt.store.get(page.image_key)))
+    img.draft("L", (200, 400))  # JPEG: decode at a fraction of the size
+    img = img.convert("L")
+    img.thumbnail((200, 400))
+    buf = io.BytesIO()
+    img.save(buf, format="JPEG", quality=70)
+    return Response(buf.getvalue(), media_type="image/jpeg",
+                    headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.get("/documents/{doc_id}/pages/{number}/hocr", tags=["documents"])
+def page_hocr(doc_id: str, number: int, user: User = Depends(clerk),
+              rt: Runtime = Depends(runtime)):
+    page = stored_page(rt, doc_id, number)
+    return Response(rt.store.get(page.hocr_key), media_type="text/html; charset=utf-8")
+
+
+@router.get("/documents/{doc_id}/pdf", tags=["documents"])
+def document_pdf(doc_id: str, user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    """The searchable PDF (page images with an invisible text layer)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / f"{doc_id}.pdf"
+        export_pdf(rt, doc_id, out)
+        data = out.read_bytes()
+    audit(rt, "copy_exported", doc_id, channel="web", who=user.username)
+    return Response(data, media_type="application/pdf", headers={
+        "Content-Disposition": f'attachment; filename="{doc_id}.pdf"'})

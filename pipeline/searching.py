@@ -1,0 +1,23 @@
+"""Searching the index on behalf of someone: the query runs, and the read is audited."""
+
+from __future__ import annotations
+
+from pipeline.dossiers import audit
+from pipeline.runtime import Runtime
+from pipeline.errors import InvalidQuery
+from search.index import BadQuery, SearchQuery, SearchResult
+
+__all__ = ["SearchQuery", "SearchResult", "search"]
+
+
+def search(rt: Runtime, query: SearchQuery, *, who: str | None = None,
+           channel: str = "cli") -> SearchResult:
+    """Page hits for ``query``; who asked, what and which pages came back are audited.
+    A malformed query (a bad cursor, an unknown sort) raises InvalidQuery."""
+    try:
+        result = rt.index.search(query)
+    except BadQuery as exc:
+        raise InvalidQuery(str(exc)) from exc
+    audit(rt, "search", (query.text or "(filters)")[:64], channel=channel, who=who,
+          total=result.total, hits=[f"{h.document_id}/{h.page}" for h in result.hits])
+    return result
