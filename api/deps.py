@@ -115,4 +115,4 @@ clerk = Role("clerk", "clerk")
 archivist = Role("archivist", "archivist")
 admin = Role("admin", "admin")
 RULES = (public, signed_in, clerk, archivist, admin)
-PUBLIC = [Depends(public)]  # a public route: ``@router.get(..., dependencies=PUBLIC)``
+PUBLIC = (Depends(public),)  # a public route: ``@router.get(..., dependencies=PUBLIC)``

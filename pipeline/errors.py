@@ -78,6 +78,8 @@ class WorkerCrashed(Exception):
 
 def translate(exc: BaseException) -> SohoaError:
     """The sohoa error for an exception raised by ocr, storage or search."""
+    from pydantic import ValidationError
+
     from ocr.engine import EngineFailed as OcrFailed
     from ocr.engine import EngineUnavailable
     from search.index import BadQuery, SearchUnavailable
@@ -85,6 +87,10 @@ def translate(exc: BaseException) -> SohoaError:
 
     if isinstance(exc, SohoaError):
         return exc
+    if isinstance(exc, ValidationError):  # a SOHOA_* variable Settings cannot read
+        problems = "; ".join(f"SOHOA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
+                             for e in exc.errors())
+        return ConfigError(f"a setting is not valid: {problems}")
     if isinstance(exc, EngineUnavailable):
         return DependencyMissing(str(exc))
     if isinstance(exc, OcrFailed):

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pipeline.dossiers import audit
-from pipeline.runtime import Runtime
 from pipeline.errors import InvalidQuery
+from pipeline.runtime import Runtime
 from search.index import BadQuery, SearchQuery, SearchResult
 
 __all__ = ["SearchQuery", "SearchResult", "search"]

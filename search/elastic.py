@@ -115,14 +115,15 @@ class ElasticIndex:
                 "scanned_at": p.scanned_at, "authority": p.authority, "codes": codes(text),
                 "text": text}
 
-    def _bulk(self, index: str, pages: Iterable[IndexedPage], *, refresh: bool) -> int:
+    def _bulk(self, index: str, pages: Iterable[IndexedPage], *, refresh: bool,
+              batch: int = 500) -> int:
         from elastic_transport import TransportError
         from elasticsearch import ApiError, helpers
 
         actions = ({"_index": index, "_id": f"{p.document_id}:{p.page}",
                     "_source": self._source(p)} for p in pages)
         try:
-            ok, errors = helpers.bulk(self.es, actions, chunk_size=500, raise_on_error=False,
+            ok, errors = helpers.bulk(self.es, actions, chunk_size=batch, raise_on_error=False,
                                       refresh="wait_for" if refresh else False)
         except (ApiError, TransportError) as exc:  # the caller's own errors pass through
             raise _unavailable(exc) from exc
@@ -141,7 +142,8 @@ class ElasticIndex:
             raise _unavailable(exc) from exc
         return int(out.get("deleted", 0))
 
-    def rebuild(self, pages: Iterable[IndexedPage], *, resume: bool = True) -> int:
+    def rebuild(self, pages: Iterable[IndexedPage], *, resume: bool = True,
+                batch: int = 500) -> int:
         live = self._live()
         building = [name for name in self.es.indices.get(index=f"{self.alias}-*")
                     if name != live]
@@ -157,7 +159,7 @@ class ElasticIndex:
         last = done[0]["_source"]["document_id"] if done else ""
         # The last document may be partly written: write it again (writes are idempotent).
         written = self._bulk(target, (p for p in pages if p.document_id >= last),
-                             refresh=True)
+                             refresh=True, batch=batch)
         self.es.indices.update_aliases(actions=[
             {"remove": {"index": live, "alias": self.alias}},
             {"add": {"index": target, "alias": self.alias}}])

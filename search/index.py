@@ -124,9 +124,11 @@ class SearchIndex(Protocol):
 
     def count(self) -> int: ...
 
-    def rebuild(self, pages: Iterable[IndexedPage], *, resume: bool = True) -> int:
+    def rebuild(self, pages: Iterable[IndexedPage], *, resume: bool = True,
+                batch: int = 500) -> int:
         """Build a fresh index from ``pages`` (sorted by document id) beside the live one and
-        switch to it when complete; an interrupted rebuild resumes. Returns pages written."""
+        switch to it when complete; an interrupted rebuild resumes; pages are written
+        ``batch`` at a time. Returns pages written."""
 
     def close(self) -> None: ...
 

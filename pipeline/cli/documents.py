@@ -146,9 +146,10 @@ def train(settings: Settings, per_template: int, seed: int, corrections: bool,
           output: Path | None) -> None:
     """Retrain the document-type model from generated documents and clerks' corrections."""
     from pipeline.train import train_model
+    from samples import generate  # the entry point hands the generator in
 
     with (runtime(settings) if corrections else contextlib.nullcontext()) as rt:
-        model, report = train_model(settings, rt, per_template=per_template, seed=seed)
+        model, report = train_model(rt, generate, per_template=per_template, seed=seed)
     out = output or settings.home / "models" / "doctype.npz"
     model.save(out)
     click.echo(report, err=True)

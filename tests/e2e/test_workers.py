@@ -153,7 +153,6 @@ def test_a_poison_page_is_quarantined_and_the_rest_completes(env, workers, tmp_p
     import urllib.request
 
     from tests.services import free_port
-
     from tests.unit import faulty
 
     inbox = tmp_path / "inbox"

@@ -9,8 +9,8 @@ from pikepdf import Dictionary, Name
 from PIL import Image
 
 from pipeline.flow import document_id
-from pipeline.local import ingest
 from pipeline.intake import hash_file
+from pipeline.local import ingest
 from storage.catalogue import DocumentRecord
 from tests.conftest import SCANS
 

@@ -35,15 +35,18 @@ PIPELINE_FORBIDDEN = ("api", "workers")
 API_FORBIDDEN = (CLI_PACKAGE, "workers")
 WORKERS_FORBIDDEN = ("api", CLI_PACKAGE)
 
-# Rule 4: product code never imports these.
+# Rule 4: product code never imports these. One exception, at an entry point: `sohoa train`
+# (pipeline/cli/documents.py) hands the sample generator to pipeline.train as its source of
+# generated training text (pipeline.train.TextSource); nothing below the CLI imports samples.
 NON_PRODUCT_PACKAGES = ("samples", "tests", "bench")
+NON_PRODUCT_ALLOWED = {("pipeline.cli.documents", "samples.generate")}
 
 # Rule 6: sizes. Exemptions are fnmatch patterns over the posix path from the repository root.
 SIZE_CHECKED_PACKAGES = (*PRODUCT_PACKAGES, "samples")
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 100
 MODULE_LENGTH_EXEMPT = ("samples/generate.py", "storage/migrations/**")
-FUNCTION_LENGTH_EXEMPT: tuple[str, ...] = ()
+FUNCTION_LENGTH_EXEMPT = ("storage/migrations/**",)  # applied migrations are not rewritten
 
 
 # --- the checker ----------------------------------------------------------------------------------
@@ -196,8 +199,9 @@ def entry_point_violations(modules: Modules) -> list[Import]:
 
 
 def non_product_violations(modules: Modules) -> list[Import]:
-    """Rule 4: product code imports samples/, tests/ or bench/."""
-    return forbidden_imports(modules, PRODUCT_PACKAGES, NON_PRODUCT_PACKAGES)
+    """Rule 4: product code imports samples/, tests/ or bench/ (but NON_PRODUCT_ALLOWED)."""
+    return [i for i in forbidden_imports(modules, PRODUCT_PACKAGES, NON_PRODUCT_PACKAGES)
+            if (i.importer.name, i.target) not in NON_PRODUCT_ALLOWED]
 
 
 def _owning_module(target: str, names: set[str]) -> str | None:
@@ -404,7 +408,8 @@ def test_rule6_modules_and_functions_are_short():
     offenders = size_violations(MODULES)
     assert not offenders, report(
         f"Rule 6: modules over {MAX_MODULE_LINES} lines (except {', '.join(MODULE_LENGTH_EXEMPT)})"
-        f" or functions over {MAX_FUNCTION_LINES} lines", offenders)
+        f" or functions over {MAX_FUNCTION_LINES} lines (except "
+        f"{', '.join(FUNCTION_LENGTH_EXEMPT)})", offenders)
 
 
 # --- the checker over synthetic source: each rule can fail ---------------------------------------
@@ -503,7 +508,7 @@ def test_checker_rule6_reports_long_modules_and_functions():
         "pipeline/funcs.py": function("long", 101) + function("ok", 100)
                              + "class C:\n" + function("method", 102, "    "),
         "samples/generate.py": "x = 1\n" * 1000,
-        "storage/migrations/versions/0001_initial.py": "x = 1\n" * 500,
+        "storage/migrations/versions/0001_initial.py": "x = 1\n" * 500 + function("upgrade", 150),
         "bench/big.py": "x = 1\n" * 500,  # not size-checked
     })
     assert size_violations(modules) == [
