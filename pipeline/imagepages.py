@@ -50,7 +50,7 @@ def check_pixels(width: int, height: int, max_pixels: int, page: int) -> None:
             code="too_many_pixels")
 
 
-def _open_image(path: Path, max_pixels: int):
+def _open_image(path: Path):
     Image = pil()
     Image.MAX_IMAGE_PIXELS = None  # sohoa checks the size itself, per page, with a clear error
     try:
@@ -61,7 +61,7 @@ def _open_image(path: Path, max_pixels: int):
 
 def validate_image(path: Path, *, max_pixels: int) -> int:
     """Decode every frame once (cheap beside OCR) so that damage is found before any work."""
-    img = _open_image(path, max_pixels)
+    img = _open_image(path)
     with img:
         try:
             count = img.n_frames if hasattr(type(img), "n_frames") else 1
@@ -116,7 +116,7 @@ def to_array(img) -> tuple[np.ndarray, bool]:
 
 
 def load_image_page(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
-    img = _open_image(path, max_pixels)
+    img = _open_image(path)
     with img:
         try:
             img.seek(index)

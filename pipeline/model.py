@@ -139,6 +139,16 @@ class PageText:
     codes: tuple[str, ...] = ()
     needs_review: bool = False
 
+    def to_dict(self) -> dict:
+        return {"number": self.number, "text": self.text,
+                "records": records_to_dicts(list(self.records)), "codes": list(self.codes),
+                "needs_review": self.needs_review}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> PageText:
+        return cls(d["number"], d["text"], tuple(records_from_dicts(d["records"])),
+                   tuple(d["codes"]), d["needs_review"])
+
 
 @dataclass(frozen=True, slots=True)
 class Document:
@@ -170,7 +180,12 @@ class Document:
         return {"id": self.id, "type": self.type, "type_confidence": self.type_confidence,
                 "classified_by": self.classified_by, "fields": self.details,
                 "created_at": self.created_at.isoformat() if self.created_at else None,
-                "pages": [{"number": p.number, "text": p.text,
-                           "records": records_to_dicts(list(p.records)),
-                           "codes": list(p.codes), "needs_review": p.needs_review}
-                          for p in self.pages]}
+                "pages": [p.to_dict() for p in self.pages]}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Document:
+        fields = {k: (records_from_dicts(v) if k == "entries" else FieldValue.from_dict(v))
+                  for k, v in d["fields"].items()}
+        created = dt.datetime.fromisoformat(d["created_at"]) if d.get("created_at") else None
+        return cls(d["id"], tuple(PageText.from_dict(p) for p in d["pages"]), d["type"],
+                   d["type_confidence"], d["classified_by"], fields, created)
