@@ -125,7 +125,7 @@ class TesseractEngine:
 
     name = "tesseract"
 
-    def __init__(self, *, languages: str = "vie+eng", tessdata: Path | None = None,
+    def __init__(self, *, languages: str = "vie", tessdata: Path | None = None,
                  psm: int = 6, variables: dict[str, str] | None = None) -> None:
         try:
             import tesserocr

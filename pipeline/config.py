@@ -38,7 +38,8 @@ class Settings(BaseSettings):
     s3_secret_key: str = Field("", description="secret key for s3_endpoint")
     s3_region: str = Field("", description="bucket region; empty: asked from the server")
     workers: int = Field(0, description="page worker processes; 0: one per core")
-    languages: str = Field("vie+eng", description="Tesseract languages")
+    languages: str = Field("vie", description="Tesseract languages (vie: fewest errors on "
+                           "clean and photographed pages, bench/ocr.py and bench/photos.py)")
     tessdata: Path | None = Field(None, description="folder of .traineddata files")
     psm: int = Field(6, description="Tesseract page segmentation mode (6: one block, read "
                      "row by row; best on forms and registers, see bench/psm.py)")

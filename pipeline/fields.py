@@ -1,19 +1,26 @@
 """Field extraction from OCR'd civil-status documents.
 
-Works on a page's recognised words grouped into lines, on the folded form of each line (marks
+Works on a page's recognised words grouped into visual rows (OCR's lines, with lines on one
+baseline that OCR put in separate blocks merged), on the folded form of each row (marks
 removed, đ→d, punctuation as spaces) so that dropped marks and stray commas do not hide a
-label. A label ("Họ, chữ đệm, tên người mẹ", "Ngày, tháng, năm sinh", "Số định danh cá nhân"…)
-is matched with a small edit-distance tolerance; its value runs to the next label on the same
-line (form rows hold several) or the end of the line, and for addresses onto a continuation
-line. The label says the role: a name label opens a person (subject, husband, wife, mother,
-father, applicant, household head, declarant), and the person's attributes that follow
-(date of birth, sex, ID number…) belong to that person until the next name label.
+label. Labels come from the lexicon in ``pipeline.labels`` (the wordings of the forms across
+eras); the longest wording that matches wins, and a label ends at its colon even where the
+lexicon knows only its beginning, so its words never leak into the value. A value runs to the
+next label on the same row (form rows hold several) or the end of the row; for addresses onto
+a continuation row; after a label that ends its row with a colon, on the next row. The label
+says the role: a name label opens a person (subject, husband, wife, mother, father,
+applicant, household head, declarant), and the person's attributes that follow (date of
+birth, sex, ID number…) belong to that person until the next name label. On two-column forms
+the column says the person: a row of column heads ("Bên nữ   Bên nam") splits each following
+row's value by its gaps, and a row of two name labels makes each later label belong to the
+person of its column.
 
 A field already present in the current record opens a new record, so a register page or a
 household book gives one record per entry. Values are normalised (ISO dates from
 "12/03/1987" or "ngày 12 tháng 3 năm 1987", 12-digit IDs with O/0 and l/1 fixed, validated
-dossier codes) and carry a confidence (label match × value validity × the words' OCR
-confidence) and the page region they came from.
+dossier codes, registration and book numbers as printed: "696/XNTTHN", "123/2015/TLKH") and
+carry a confidence (label match × value validity × the words' OCR confidence) and the page
+region they came from.
 """
 
 from __future__ import annotations
@@ -22,151 +29,38 @@ import datetime as dt
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from rapidfuzz.distance import Levenshtein
-
-from ocr.engine import Word
+from ocr.engine import Word, lines_of
 from pipeline.classify import dossier_code
+from pipeline.labels import Hit, Row, find_heads, find_labels
 from pipeline.model import FieldValue
 from search.folding import fold
 
-# (label in folded words, field, kind). A name field opens a person; ``role:`` fields attach
-# to the person last opened. Longer labels are tried first at each position.
-LABELS: list[tuple[str, str, str]] = [
-    ("ho chu dem ten chong", "name:husband", "name"),
-    ("ho chu dem ten vo", "name:wife", "name"),
-    ("ho chu dem ten nguoi me", "name:mother", "name"),
-    ("ho chu dem ten nguoi cha", "name:father", "name"),
-    ("ho chu dem ten nguoi di khai tu", "name:declarant", "name"),
-    ("ho chu dem ten nguoi di khai sinh", "name:declarant", "name"),
-    ("ho chu dem ten nguoi yeu cau", "name:applicant", "name"),
-    ("ho va ten chu ho", "name:head", "name"),
-    ("ho va ten cha", "name:father", "name"),
-    ("ho va ten me", "name:mother", "name"),
-    ("ho ten cha", "name:father", "name"),
-    ("ho ten me", "name:mother", "name"),
-    ("ho chu dem ten", "name:subject", "name"),
-    ("ho va ten", "name:subject", "name"),
-    ("ong ba", "name:applicant", "name"),
-    ("ngay thang nam sinh", "role:date_of_birth", "date"),
-    ("ngay sinh", "role:date_of_birth", "date"),
-    ("sinh ngay", "role:date_of_birth", "date"),
-    ("nam sinh", "role:birth_year", "year"),
-    ("gioi tinh", "role:sex", "sex"),
-    ("dan toc", "role:ethnicity", "text"),
-    ("quoc tich", "role:nationality", "text"),
-    ("so dinh danh ca nhan", "role:personal_id", "id"),
-    ("giay to tuy than", "role:personal_id", "id"),
-    ("quan he voi chu ho", "role:relation", "text"),
-    ("noi sinh", "role:place_of_birth", "place"),
-    ("que quan", "role:home_town", "place"),
-    ("noi cu tru cuoi cung", "role:residence", "place"),
-    ("noi cu tru", "role:residence", "place"),
-    ("noi thuong tru", "role:residence", "place"),
-    ("cho o hien nay", "role:residence", "place"),
-    ("dia chi", "role:residence", "place"),
-    ("da chet vao luc", "date_of_death", "date"),
-    ("noi chet", "place_of_death", "place"),
-    ("nguyen nhan chet", "cause_of_death", "text"),
-    ("quyen so", "book_number", "book"),
-    ("ngay thang nam dang ky", "registration_date", "date"),
-    ("ngay dang ky", "registration_date", "date"),
-    ("dang ky ngay", "registration_date", "date"),
-    ("noi dang ky khai sinh", "issuing_authority", "place"),
-    ("noi dang ky khai tu", "issuing_authority", "place"),
-    ("noi dang ky", "issuing_authority", "place"),
-    ("ma ho so", "dossier_code", "code"),
-    ("noi dung yeu cau giai quyet", "procedure", "text"),
-    ("thoi gian nhan ho so", "received_date", "date"),
-    ("so", "registration_number", "number"),
-    ("s6", "registration_number", "number"),  # "Số:" as OCR often reads it
-    ("s0", "registration_number", "number"),
-]
 # A person's attributes are stored under the person's prefix; the subject's have none.
 PREFIX = {"subject": "", "husband": "husband_", "wife": "wife_", "mother": "mother_",
           "father": "father_", "applicant": "applicant_", "head": "head_",
           "declarant": "declarant_"}
 PLACE_KINDS = {"place"}
-_LABELS = sorted(((tuple(lbl.split()), f, k) for lbl, f, k in LABELS), key=lambda t: -len(t[0]))
-_FIRST_WORDS = {lbl[0] for lbl, _, _ in _LABELS}
-
-
-@dataclass
-class _Token:
-    folded: str
-    word: Word | None
-    start: int  # index of the word in the line
-
-
-def _line_tokens(words: Sequence[Word]) -> list[_Token]:
-    """A line's words split into folded alphanumeric tokens (punctuation is a separator),
-    each knowing the word it came from."""
-    out = []
-    for i, w in enumerate(words):
-        for part in re.findall(r"\w+", fold(unicodedata.normalize("NFC", w.text))):
-            out.append(_Token(part, w, i))
-    return out
-
-
-def _match_label(tokens: list[_Token], at: int) -> tuple[int, str, str, float] | None:
-    """The longest label starting at token ``at``: (tokens used, field, kind, quality)."""
-    if tokens[at].folded not in _FIRST_WORDS and len(tokens[at].folded) < 3:
-        return None
-    for label, field, kind in _LABELS:
-        n = len(label)
-        if at + n > len(tokens):
-            continue
-        # Token by token: a two-letter word (vợ, mẹ) and a label's last short word must be
-        # exact, or "tên VŨ" would read as "tên vợ"; other words may have one OCR slip
-        # ("mam sinh"); two slips in all at most.
-        dist = 0
-        span = tokens[at:at + n]
-        for j, (tok, want) in enumerate(zip(span, label, strict=True)):
-            d = Levenshtein.distance(tok.folded, want)
-            exact = len(want) <= 2 or (len(want) == 3 and j == n - 1)
-            if d > (0 if exact else 1):
-                break
-            # a label never runs across a colon: "tên: VÕ …" is not "tên vợ"
-            if j < n - 1 and tok.word is not None and tok.word is not span[j + 1].word \
-                    and tok.word.text.rstrip().endswith(":"):
-                break
-            dist += d
-        else:
-            if dist <= (1 if n <= 3 else 2):
-                return n, field, kind, 1.0 - 0.15 * dist
-    return None
-
-
-def _labels_in(tokens: list[_Token]) -> list[tuple[int, int, str, str, float]]:
-    """Label occurrences in a line: (first token, token count, field, kind, quality). "Số"
-    only counts at the start of a line or after another field's value (not "số 12 phố…")."""
-    found = []
-    i = 0
-    while i < len(tokens):
-        m = _match_label(tokens, i)
-        if m and m[1] == "registration_number":
-            word = tokens[i].word.text if tokens[i].word else ""
-            after = tokens[i + 1].word.text if i + 1 < len(tokens) and tokens[i + 1].word else ""
-            if not (word.rstrip()[-1:] in (":", ".", ";") or after[:1] in (":", ".")):
-                m = None  # "Số" without a colon is a word in running text
-        if m:
-            found.append((i, *m))
-            i += m[0]
-        else:
-            i += 1
-    return found
-
+PERSON = ("name:", "role:")
 
 _DIGIT_FIX = str.maketrans({"O": "0", "o": "0", "D": "0", "Q": "0", "l": "1", "I": "1",
                             "i": "1", "|": "1", "S": "5", "s": "5", "B": "8", "Z": "2"})
 DATE_NUM = re.compile(r"(?<!\d)(\d{1,2})\s?[/.\-]\s?(\d{1,2})\s?[/.\-]\s?(\d{4})(?!\d)")
+# a numeric date with OCR's letter-for-digit slips ("1O/10/1930"), on folded (lower-case) text
+SLIPPED_DATE = re.compile(r"(?<![\w])[0-9oil]{1,2}\s?[/.\-]\s?[0-9oil]{1,2}\s?[/.\-]\s?[0-9oil]{4}"
+                          r"(?![\w])")
 DATE_WORDS = re.compile(r"(?:ngay\s+)?(\d{1,2})\s+thang\s+(\d{1,2})\s+nam\s+(\d{4})")
+# A number as printed: digits (OCR's O/l slips undone), then letters, "/" and "-" parts.
+NUMBER = re.compile(r"([0-9OoIl|]*\d[0-9OoIl|]*)([^\W_]*(?:[/-][^\W_]+)*)")
+LEADERS = re.compile(r"\.{2,}|…+")  # the dot leaders of a form filled in by hand
 
 
 def parse_date(text: str) -> str | None:
     """ISO 8601 from "12/03/1987", "12-3-1987", "ngày 12 tháng 3 năm 1987" (marks optional)."""
-    folded = fold(unicodedata.normalize("NFC", text))
+    folded = SLIPPED_DATE.sub(lambda m: m.group(0).translate(_DIGIT_FIX) if sum(
+        c.isdigit() for c in m.group(0)) >= 5 else m.group(0), fold(unicodedata.normalize(
+            "NFC", text)))
     for rx in (DATE_NUM, DATE_WORDS):
         m = rx.search(folded)
         if m:
@@ -188,9 +82,24 @@ def parse_id(text: str) -> str | None:
     return m.group(0) if m else None
 
 
+def parse_number(text: str) -> str | None:
+    """A registration, book or decision number as printed: "696/XNTTHN", "123/2015/TLKH",
+    "05/KS", "123/QĐ-UBND"; dot leaders and spaces around "/" and "-" dropped."""
+    text = re.sub(r"\s*([/-])\s*", r"\1", LEADERS.sub("", unicodedata.normalize("NFC", text)))
+    m = NUMBER.match(text.strip(" :.;,"))
+    return m.group(1).translate(_DIGIT_FIX) + m.group(2) if m else None
+
+
 def _name(text: str) -> str | None:
-    text = re.sub(r"[^\w\s.'-]", " ", unicodedata.normalize("NFC", text))
+    text = unicodedata.normalize("NFC", text)
+    head = re.split(r"[,;(]", text, maxsplit=1)[0]
+    if len(head.split()) >= 2:  # a name holds no comma: "NGÔ VĂN AN, sinh năm 1960"
+        text = head
+    text = re.sub(r"[^\w\s.'-]", " ", text)
     parts = [p for p in text.replace("_", " ").split() if not any(c.isdigit() for c in p)]
+    # what is left of a label without its colon: lower-case words before the name
+    while len(parts) > 1 and parts[0].islower() and any(p[:1].isupper() for p in parts[1:]):
+        parts.pop(0)
     if not 2 <= len(parts) <= 6:
         return None
     return " ".join(p[:1].upper() + p[1:].lower() for p in parts)
@@ -203,37 +112,23 @@ def normalise(kind: str, raw: str) -> tuple[object | None, float]:
         return None, 0.0
     if kind == "name":
         value = _name(raw)
-        return value, 1.0 if value else 0.0
-    if kind == "date":
+    elif kind == "date":
         value = parse_date(raw)
-        return value, 1.0 if value else 0.0
-    if kind == "year":
+    elif kind == "year":
         m = re.search(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)", raw.translate(_DIGIT_FIX))
-        return (int(m.group(1)), 1.0) if m else (None, 0.0)
-    if kind == "sex":
+        value = int(m.group(1)) if m else None
+    elif kind == "sex":
         f = fold(raw).split()[0] if raw.split() else ""
-        if f in ("nam", "nu"):
-            return ("Nam" if f == "nam" else "Nữ"), 1.0
-        return None, 0.0
-    if kind == "id":
+        value = {"nam": "Nam", "nu": "Nữ"}.get(f)
+    elif kind == "id":
         value = parse_id(raw)
-        return value, 1.0 if value else 0.0
-    if kind == "code":
+    elif kind == "code":
         value = dossier_code(raw.upper())
-        return value, 1.0 if value else 0.0
-    if kind == "number":
-        m = re.match(r"[\s:]*([0-9OoIl]{1,9})(\S*)", raw)
-        if not m:
-            return None, 0.0
-        digits = m.group(1).translate(_DIGIT_FIX)
-        return (digits.lstrip("0") or "0", 1.0) if digits.isdigit() else (None, 0.0)
-    if kind == "book":
-        m = re.match(r"[\s:]*([0-9OoIl]{1,3}(?:\s?/\s?[0-9OoIl]{4})?)", raw)
-        if not m:
-            return None, 0.0
-        value = m.group(1).replace(" ", "").translate(_DIGIT_FIX)
-        return value, 1.0
-    return " ".join(raw.split()), 0.9  # text, place
+    elif kind == "number":
+        value = parse_number(raw)
+    else:
+        return " ".join(raw.split()), 0.9  # text, place
+    return value, 1.0 if value is not None else 0.0
 
 
 def _box(words: Sequence[Word]) -> tuple[int, int, int, int] | None:
@@ -241,62 +136,6 @@ def _box(words: Sequence[Word]) -> tuple[int, int, int, int] | None:
         return None
     return (min(w.box[0] for w in words), min(w.box[1] for w in words),
             max(w.box[2] for w in words), max(w.box[3] for w in words))
-
-
-def lines_of(words: Sequence[Word]) -> list[list[Word]]:
-    lines: dict[int, list[Word]] = {}
-    for w in words:
-        lines.setdefault(w.line, []).append(w)
-    return [lines[k] for k in sorted(lines)]
-
-
-def extract_page(words: Sequence[Word], *, page: int) -> list[dict[str, FieldValue]]:
-    """Records of fields found on one page, in reading order (see the module text)."""
-    records: list[dict[str, FieldValue]] = [{}]
-    role = "subject"
-    last: tuple[str, str] | None = None  # (field name, kind) of the last value, for wraps
-    for line in lines_of(words):
-        tokens = _line_tokens(line)
-        if not tokens:
-            continue
-        found = _labels_in(tokens)
-        if not found:
-            if last and last[1] in PLACE_KINDS and last[0] in records[-1]:
-                # an address or authority wrapped onto this line
-                prev = records[-1][last[0]]
-                text = " ".join(w.text for w in line)
-                if len(text) < 80 and ":" not in text and not re.search(r"\d/\d", text):
-                    merged = f"{prev.value} {' '.join(text.split())}"
-                    records[-1][last[0]] = FieldValue(merged, prev.confidence, prev.page,
-                                                      _box([*line]) if prev.box is None else
-                                                      _union(prev.box, _box(line)))
-            last = None
-            continue
-        for n, (at, used, field, kind, quality) in enumerate(found):
-            end = found[n + 1][0] if n + 1 < len(found) else len(tokens)
-            value_tokens = tokens[at + used:end]
-            first_word = value_tokens[0].start if value_tokens else None
-            value_words = list(dict.fromkeys(t.word for t in value_tokens if t.word))
-            raw = _raw_text(line, tokens, at + used, end)
-            if field.startswith("name:"):
-                role = field.split(":", 1)[1]
-                name = f"{PREFIX[role]}name"
-            elif field.startswith("role:"):
-                name = PREFIX[role] + field.split(":", 1)[1]
-            else:
-                name = field
-            value, validity = normalise(kind, raw)
-            last = (name, kind)
-            if value is None or first_word is None:
-                continue
-            ocr = (sum(w.confidence for w in value_words) / len(value_words) / 100
-                   if value_words else 0.5)
-            fv = FieldValue(value, quality * validity * max(0.05, min(1.0, ocr)), page,
-                            _box(value_words))
-            if name in records[-1] and name in ("name", "registration_number"):
-                records.append({})  # the same field again: the next entry begins
-            records[-1].setdefault(name, fv)
-    return [r for r in records if r]
 
 
 def _union(a, b):
@@ -307,19 +146,160 @@ def _union(a, b):
     return (min(a[0], b[0]), min(a[1], b[1]), max(a[2], b[2]), max(a[3], b[3]))
 
 
-def _raw_text(line: Sequence[Word], tokens: list[_Token], start: int, end: int) -> str:
-    """The original (unfolded) text of tokens [start, end) of a line: from the first value
-    word to the last, without the label's trailing colon."""
+def rows_of(words: Sequence[Word]) -> list[Row]:
+    """Words by visual row, left to right: OCR's lines, and a line on the baseline of an
+    earlier one beside it (a value column OCR read as a block of its own) merged into it."""
+    rows: list[list[Word]] = []
+    for line in lines_of(list(words)):
+        y0, y1 = min(w.box[1] for w in line), max(w.box[3] for w in line)
+        x0, x1 = min(w.box[0] for w in line), max(w.box[2] for w in line)
+        for row in reversed(rows[-8:]):
+            r0, r1 = min(w.box[1] for w in row), max(w.box[3] for w in row)
+            beside = not any(w.box[0] < x1 and x0 < w.box[2] for w in row)
+            if beside and min(y1, r1) - max(y0, r0) >= 0.6 * min(y1 - y0, r1 - r0):
+                row.extend(line)
+                break
+        else:
+            rows.append(list(line))
+    return [Row.of(sorted(r, key=lambda w: w.box[0])) for r in rows]
+
+
+@dataclass
+class _Reader:
+    """Reads a page row by row into records (see the module text)."""
+
+    page: int
+    records: list[dict[str, FieldValue]] = field(default_factory=lambda: [{}])
+    role: str = "subject"
+    last: tuple[str, str, str] | None = None  # (field, kind, raw text) of the last value
+    pending: Hit | None = None  # a label that ended its row with a colon and no value
+    columns: list[tuple[float, str]] | None = None  # (x, role) of a two-column form
+    split: bool = False  # columns hold one label's values side by side (else label pairs)
+
+    def read(self, row: Row) -> None:
+        hits = find_labels(row)
+        if self.pending and (not hits or hits[0].at > 0):
+            hits.insert(0, Hit(0, 0, self.pending.label, self.pending.quality))
+        self.pending = None
+        if not hits:
+            heads = find_heads(row)
+            if heads:
+                self.columns, self.split = sorted(heads), True
+            else:
+                self._wrap(row)
+            self.last = None
+            return
+        self._set_columns(row, hits)
+        for n, hit in enumerate(hits):
+            start = hit.at + hit.used
+            end = hits[n + 1].at if n + 1 < len(hits) else len(row.tokens)
+            if start >= end and n + 1 == len(hits) and hit.used \
+                    and row.colon_after(start - 1):
+                self.pending = hit  # "Mã hồ sơ:" with the code on the next row
+            for role, a, b in self._parts(row, hit, start, end):
+                self._emit(row, hit, role, a, b)
+
+    def _set_columns(self, row: Row, hits: list[Hit]) -> None:
+        names = [h for h in hits if h.label.field.startswith("name:")]
+        roles = {h.label.field for h in names}
+        if len(names) >= 2 and len(names) == len(hits) == len(roles):
+            self.columns = [(row.words[row.tokens[h.at].word].box[0], h.label.field[5:])
+                            for h in names]
+            self.split = False
+        elif self.columns and (any(not h.label.field.startswith(PERSON) for h in hits)
+                               or names and not self.split
+                               or roles - {"name:subject"}):
+            self.columns = None
+
+    def _parts(self, row: Row, hit: Hit, start: int, end: int) -> list[tuple[str | None, int,
+                                                                              int]]:
+        """(role, first token, end token) of each value of a label: on a two-column form
+        the column decides the person; otherwise (None) the label or the last name does,
+        and the value ends at the first column gap."""
+        if not self.columns or not hit.label.field.startswith(PERSON):
+            # a value never crosses a column gap: what follows one is another column's
+            return [(None, start, _groups(row, start, end)[0][1] if start < end else end)]
+        if not self.split:
+            x = row.words[row.tokens[hit.at].word].box[0] if hit.used else 0
+            slack = _height(row)
+            role = [r for cx, r in self.columns if cx <= x + slack] or [self.columns[0][1]]
+            return [(role[-1], start, end)]
+        groups = _groups(row, start, end)
+        if len(groups) == len(self.columns):
+            return [(r, a, b) for (_, r), (a, b) in zip(self.columns, groups, strict=True)]
+        if len(groups) == 1:
+            a, b = groups[0]
+            ws = row.words[row.tokens[a].word:row.tokens[b - 1].word + 1]
+            centre = (ws[0].box[0] + ws[-1].box[2]) / 2
+            return [(min(self.columns, key=lambda c: abs(c[0] - centre))[1], a, b)]
+        return [(None, start, end)]
+
+    def _emit(self, row: Row, hit: Hit, role: str | None, a: int, b: int) -> None:
+        fld, kind = hit.label.field, hit.label.kind
+        if fld.startswith("name:"):
+            self.role = role or fld[5:]
+            name = f"{PREFIX[self.role]}name"
+        elif fld.startswith("role:"):
+            name = PREFIX[role or self.role] + fld[5:]
+        else:
+            name = fld
+        # from the first value word to the next label (or the row's end), punctuation kept
+        end = row.tokens[b].span[0] if b < len(row.tokens) else len(row.text)
+        raw = row.text[row.tokens[a].span[0]:end] if a < b else ""
+        value, validity = normalise(kind, raw)
+        self.last = (name, kind, raw)
+        if value is None:
+            return
+        words = list(dict.fromkeys(row.words[t.word] for t in row.tokens[a:b]))
+        ocr = sum(w.confidence for w in words) / len(words) / 100
+        fv = FieldValue(value, hit.quality * validity * max(0.05, min(1.0, ocr)), self.page,
+                        _box(words))
+        if name in self.records[-1] and name in ("name", "registration_number"):
+            self.records.append({})  # the same field again: the next entry begins
+        self.records[-1].setdefault(name, fv)
+
+    def _wrap(self, row: Row) -> None:
+        """An address or authority wrapped onto this row: joined to the last value."""
+        if not self.last or self.last[1] not in PLACE_KINDS:
+            return
+        name, kind, raw = self.last
+        prev = self.records[-1].get(name)
+        text = row.text
+        if prev is None or prev.value != normalise(kind, raw)[0] or len(text) >= 80 \
+                or ":" in text or re.search(r"\d/\d", text):
+            return
+        value = normalise(kind, f"{raw} {text}")[0]
+        self.records[-1][name] = FieldValue(value, prev.confidence, prev.page,
+                                            _union(prev.box, _box(row.words)))
+
+
+def _height(row: Row) -> float:
+    heights = sorted(w.box[3] - w.box[1] for w in row.words)
+    return heights[len(heights) // 2]
+
+
+def _groups(row: Row, start: int, end: int) -> list[tuple[int, int]]:
+    """Token ranges of a value split where its words leave a gap wider than 1.5 line
+    heights (one value per column)."""
     if start >= end:
-        return ""
-    first, last = tokens[start].start, tokens[end - 1].start
-    words = [w.text for w in line[first:last + 1]]
-    # the first word may still carry the label's tail ("tên:NGUYỄN") or a leading colon
-    words[0] = words[0].split(":", 1)[1] if ":" in words[0] else words[0]
-    if end < len(tokens) and tokens[end].start == last:
-        # the next label begins inside the last word: keep only what comes before it
-        words = words[:-1]
-    return " ".join(words)
+        return []
+    gap = 1.5 * _height(row)
+    groups = [[start, start + 1]]
+    for k in range(start + 1, end):
+        prev, cur = row.words[row.tokens[k - 1].word], row.words[row.tokens[k].word]
+        if cur is not prev and cur.box[0] - prev.box[2] > gap:
+            groups.append([k, k + 1])
+        groups[-1][1] = k + 1
+    return [(a, b) for a, b in groups]
+
+
+def extract_page(words: Sequence[Word], *, page: int) -> list[dict[str, FieldValue]]:
+    """Records of fields found on one page, in reading order (see the module text)."""
+    reader = _Reader(page)
+    for row in rows_of(words):
+        if row.tokens:
+            reader.read(row)
+    return [r for r in reader.records if r]
 
 
 # -------------------------------------------------------------------------- document level

@@ -37,7 +37,7 @@ def test_personal_ids_with_ocr_slips():
     assert parse_id("CCCD số OO1O87O12345") == "001087012345"
     assert parse_id("001087O1234") is None  # 11 digits
     assert normalise("sex", "Nữ")[0] == "Nữ" and normalise("sex", "Nu")[0] == "Nữ"
-    assert normalise("number", "  0074/TLKT-BS")[0] == "74"
+    assert normalise("number", "  0074/TLKT-BS")[0] == "0074/TLKT-BS"  # as printed
 
 
 def test_a_birth_certificate_with_values_confidence_and_region():
@@ -100,7 +100,12 @@ def test_every_template_reads_back_from_its_ground_truth_text(template):
         for key in ("subject_name", "date_of_birth", "registration_number", "personal_id",
                     "dossier_code"):
             if key in gt["fields"]:
-                assert fold(str(got.get(key))) == fold(str(gt["fields"][key])), (key, got)
+                have, want = fold(str(got.get(key))), fold(str(gt["fields"][key]))
+                if key == "registration_number" and want.isdigit():
+                    # numbers are read as printed ("102/UBND-XNTTHN"); the generator's truth
+                    # keeps only the leading number
+                    have = have.split("/")[0]
+                assert have == want, (key, got)
         if "entries" in gt["fields"]:
             assert [fold(e["subject_name"]) for e in gt["fields"]["entries"]] == \
                    [fold(e.get("name", "")) for e in got["entries"]]
