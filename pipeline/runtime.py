@@ -130,6 +130,9 @@ def open_runtime(settings: Settings) -> Runtime:
 
 
 # ------------------------------------------------------------------------------ engine
+REREAD = "tesseract+asterocr"  # Tesseract, its weak lines read again (ocr/reread.py)
+
+
 @dataclass(frozen=True, slots=True)
 class EngineSpec:
     """Which OCR engine a worker process loads, and how (picklable, sent to each process).
@@ -159,16 +162,29 @@ def _engine_class(spec: EngineSpec):
 
 def open_engine(spec: EngineSpec) -> OcrEngine:
     """The engine ``spec`` names, loaded (one per process: engines are not thread-safe)."""
-    if spec.name == "tesseract":
-        return TesseractEngine(languages=spec.languages,
-                               tessdata=Path(spec.tessdata) if spec.tessdata else None,
-                               psm=spec.psm)
+    if spec.name in ("tesseract", REREAD):
+        engine = TesseractEngine(languages=spec.languages,
+                                 tessdata=Path(spec.tessdata) if spec.tessdata else None,
+                                 psm=spec.psm)
+        if spec.name == REREAD:
+            from ocr.lines import AsterLineReader
+            from ocr.reread import RereadingEngine
+
+            return RereadingEngine(engine, AsterLineReader())
+        return engine
     return _engine_class(spec)(spec)
 
 
 def check_engine(spec: EngineSpec) -> None:
     """Fail before any work when the engine, or Tesseract's models, are missing."""
-    if spec.name != "tesseract":
+    if spec.name == REREAD:
+        try:
+            import asterocr  # noqa: F401
+            import onnxruntime  # noqa: F401
+        except ImportError as exc:
+            raise DependencyMissing(f"SOHOA_OCR_ENGINE={REREAD} needs asterocr and "
+                                    f"onnxruntime ({exc}): pip install asterocr onnxruntime") from exc
+    elif spec.name != "tesseract":
         _engine_class(spec)
         return
     try:
