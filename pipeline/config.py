@@ -50,8 +50,10 @@ class Settings(BaseSettings):
                        "empty: the login name")
     metrics_host: str = Field("127.0.0.1", description="address a worker's Prometheus "
                               "metrics listen on (--metrics-port)")
-    ocr_engine: str = Field("tesseract", description="the OCR engine: `tesseract`, or "
-                            "`module:Class` for an engine of your own (see ocr/engine.py)")
+    ocr_engine: str = Field("tesseract+asterocr", description="the OCR engine: "
+                            "`tesseract+asterocr` (Tesseract, its weak lines read again by "
+                            "asterocr's line model), `tesseract`, or `module:Class` for an "
+                            "engine of your own (see ocr/engine.py)")
     type_review_confidence: float = Field(0.8, description="documents whose type confidence "
                                           "(0-1) is below this go to the review queue")
     review_confidence: float = Field(60.0, description="pages whose mean OCR word confidence "
