@@ -63,8 +63,7 @@ class RereadingEngine:
         x0, y0, x1, y1 = box
         h = y1 - y0
         py, px = int(0.3 * h), int(0.5 * h)
-        grey = image if image.ndim == 2 else image.mean(axis=2).astype(np.uint8)
-        return grey[max(0, y0 - py):y1 + py, max(0, x0 - px):x1 + px]
+        return image[max(0, y0 - py):y1 + py, max(0, x0 - px):x1 + px]
 
     def _reread(self, image: np.ndarray, line: tuple[Word, ...]) -> tuple[Word, ...]:
         first = " ".join(w.text for w in line)
@@ -86,6 +85,8 @@ class RereadingEngine:
     def recognize(self, image: np.ndarray, *, dpi: int,
                   local_threshold: bool = False) -> Recognized:
         first = self.tesseract.recognize(image, dpi=dpi, local_threshold=local_threshold)
+        if image.ndim == 3:  # crops are read grey: convert the page once, not per line
+            image = image.mean(axis=2).astype(np.uint8)
         words = tuple(w for line in lines_of(first.words) for w in self._reread(image, line))
         if words == first.words:
             return first

@@ -31,7 +31,7 @@ from pipeline.errors import BadInput, SohoaError, WorkerCrashed
 from pipeline.fields import shape
 from pipeline.indexing import index_pages
 from pipeline.intake import Source, hash_file, inspect
-from pipeline.model import Document, Page, PageText
+from pipeline.model import Document, Page, PageText, records_from_dicts, records_to_dicts
 from pipeline.runtime import Runtime
 from search.index import SearchUnavailable
 from storage.catalogue import DocumentRecord, PageRecord, RejectionRecord
@@ -308,14 +308,12 @@ def store_page(rt: Runtime, page: Page) -> list[str]:
         hocr_key=keys["hocr"], words_key=keys["words"], text_source=page.text_source,
         needs_review=page.needs_review, rotation_method=page.rotation_method,
         hashes={role: hashlib.sha256(data).hexdigest() for role, (_, data) in blobs.items()},
-        codes=list(page.codes), fields=page.to_dict()["records"]))
+        codes=list(page.codes), fields=records_to_dicts(list(page.records))))
     return list(keys.values())
 
 
 def stored_pages(record: DocumentRecord) -> list[PageText]:
     """What completing needs of pages stored by other processes (the catalogue's rows)."""
-    from pipeline.model import records_from_dicts
-
     return [PageText(p.number, p.text, tuple(records_from_dicts(p.fields)), tuple(p.codes),
                      p.needs_review) for p in sorted(record.pages, key=lambda p: p.number)]
 
