@@ -9,10 +9,10 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from ocr.cleanup import red_dropout
 from ocr.deskew import straighten, to_gray
 from ocr.engine import OcrEngine, Recognized
 from ocr.orientation import MIN_LINES, layout_orientation
+from ocr.seal import seal_dropout
 
 MIN_ORIENTATION_CONFIDENCE = 2.0  # Tesseract OSD's orient_conf
 MAX_WORK_DPI = 400  # above this a page is worked at WORK_DPI (the original is kept as sent)
@@ -61,11 +61,12 @@ def quarter_turn(image: np.ndarray, rotation: int) -> np.ndarray:
 
 
 def process_page(image: np.ndarray, *, dpi: int, engine: OcrEngine,
-                 cleanup: Callable[[np.ndarray], np.ndarray] | None = red_dropout) -> PageOcr:
+                 cleanup: Callable[[np.ndarray], np.ndarray] | None = seal_dropout) -> PageOcr:
     """Straighten first (the skew estimate works on quarter-turned pages too), then find the
     quarter-turn on the level page with Tesseract's OSD, then recognise the upright page,
-    cleaned by ``cleanup`` (image in, grey out). The default, red dropout, is the only cleanup
-    that lowered the error rate in bench/cleanup.py; the returned image is never cleaned."""
+    cleaned by ``cleanup`` (image in, grey out). The default drops seals: red dropout on
+    colour (the only cleanup that lowered the error rate in bench/cleanup.py), grey seals
+    found by their ring on grey pages (ocr/seal.py); the returned image is never cleaned."""
     straight = straighten(image)
     gray = to_gray(straight.image)
     rotation, confidence, method = find_rotation(gray, straight.text_along_rows, dpi=dpi,

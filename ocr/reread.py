@@ -4,7 +4,8 @@ A line is weak when one of its words is not a possible Vietnamese syllable (ocr/
 or was read with confidence below ``min_confidence``; its crop is read again, and the second
 reading is kept when it has no more impossible words than the first. Word boxes stay
 Tesseract's where the word count agrees; otherwise the line's box is shared among the new
-words by their length, so the searchable PDF and the highlights stay on the line.
+words by their length, so the searchable PDF and the highlights stay on the line. Lines that
+are still not text after that (signatures, specks: ocr/noise.py) are dropped.
 """
 
 from __future__ import annotations
@@ -15,21 +16,32 @@ import numpy as np
 
 from ocr.engine import Orientation, Recognized, TesseractEngine, Word, lines_of, words_text
 from ocr.hocr import words_to_hocr
+from ocr.noise import drop_noise
 from ocr.syllables import is_syllable
 
 _LETTERS = re.compile(r"[^\W\d_]+")
 _MIXED = re.compile(r"[^\W\d_]\d+[^\W\d_]")  # a digit inside a word: "Ngu0i"
 _VOWELS = set("aăâeêioôơuưy")
+_UNMARKED_CAPITALS = re.compile(r"[A-ZĐ]+")
+_ALNUM = re.compile(r"[^\W_]")
+# A second reading shorter than this share of the first's letters and digits lost text (the
+# line under a seal: "SO: 242 Quyển số; nh ÁU" re-read as "số 22 au"), not just noise.
+MIN_KEPT = 0.6
+
+
+def _alnum(text: str) -> int:
+    return len(_ALNUM.findall(text))
 
 
 def bad_words(text: str) -> int:
     """Runs of letters that cannot be Vietnamese syllables, and words with a digit inside
-    (acronyms of capitals with at most one vowel, such as UBND or XNTTHN, are not counted)."""
+    (acronyms of unmarked capitals with at most one vowel, such as UBND or XNTTHN, are not
+    counted; "NGỜKỸ" is no acronym)."""
     bad = len(_MIXED.findall(text))
     for run in _LETTERS.findall(text):
         if is_syllable(run):
             continue
-        if run.isupper() and sum(ch in _VOWELS for ch in run.lower()) <= 1:
+        if _UNMARKED_CAPITALS.fullmatch(run) and sum(ch in _VOWELS for ch in run.lower()) <= 1:
             continue
         bad += 1
     return bad
@@ -74,7 +86,7 @@ class RereadingEngine:
                max(w.box[2] for w in line), max(w.box[3] for w in line))
         text, prob = self.reader.read(self._crop(image, box))
         texts = text.split()
-        if not texts or bad_words(text) > bad:
+        if not texts or bad_words(text) > bad or _alnum(text) < MIN_KEPT * _alnum(first):
             return line
         boxes = ([w.box for w in line] if len(texts) == len(line)
                  else _share_box(box, texts))
@@ -87,7 +99,8 @@ class RereadingEngine:
         first = self.tesseract.recognize(image, dpi=dpi, local_threshold=local_threshold)
         if image.ndim == 3:  # crops are read grey: convert the page once, not per line
             image = image.mean(axis=2).astype(np.uint8)
-        words = tuple(w for line in lines_of(first.words) for w in self._reread(image, line))
+        lines = lines_of(first.words)
+        words = tuple(drop_noise([self._reread(image, line) for line in lines], lines))
         if words == first.words:
             return first
         h, w = image.shape[:2]

@@ -41,6 +41,7 @@ def test_bad_words_counts_impossible_syllables_but_not_acronyms_or_numbers():
     assert bad_words("Họ và tên NGUYỄN VĂN AN 001087012345 UBND 696/XNTTHN") == 0
     assert bad_words("Ho va ten NGUYEN VAN AN") == 1
     assert bad_words("Ngu0i chết") == 1
+    assert bad_words("NGỜKỸ TRCHLC") == 1  # marked capitals are no acronym; TRCHLC could be
 
 
 def test_a_good_line_is_not_read_again():
@@ -70,3 +71,20 @@ def test_another_word_count_shares_the_line_box_in_order():
     assert [w.text for w in out.words] == ["Người", "đã", "chết"]
     assert boxes[0][0] == 10 and boxes[-1][2] == 120
     assert all(a[2] <= b[0] for a, b in zip(boxes, boxes[1:], strict=False))
+
+
+def test_a_second_reading_that_lost_text_is_refused():
+    # a line under a seal: Tesseract's reading keeps most of the text, the second loses half
+    words = _line(["SO:", "242", "Quyển", "số;", "nh", "ÁU"], conf=60.0)
+    out = RereadingEngine(Tess(words), Reader("số 22 au")).recognize(IMAGE, dpi=300)
+    assert [w.text for w in out.words] == ["SO:", "242", "Quyển", "số;", "nh", "ÁU"]
+
+
+def test_a_signature_is_dropped_but_a_line_either_reader_reads_is_kept():
+    signature = _line(["T52."], conf=34.0, line=1)
+    name = _line(["Vũ", "Công", "Cường"], line=2)
+    out = RereadingEngine(Tess(signature + name), Reader("_//Y")).recognize(IMAGE, dpi=300)
+    assert out.text == "Vũ Công Cường"
+    # Tesseract read noise, the second reader a name: kept
+    out = RereadingEngine(Tess(signature + name), Reader("Ngô Bá")).recognize(IMAGE, dpi=300)
+    assert out.text.splitlines()[0] == "Ngô Bá"
