@@ -56,8 +56,9 @@ class Settings(BaseSettings):
                             "engine of your own (see ocr/engine.py)")
     type_review_confidence: float = Field(0.8, description="documents whose type confidence "
                                           "(0-1) is below this go to the review queue")
-    review_confidence: float = Field(60.0, description="pages whose mean OCR word confidence "
-                                     "(0-100) is below this are marked for review")
+    review_confidence: float = Field(75.0, description="pages whose mean OCR word confidence "
+                                     "(0-100) is below this are marked for review (so are "
+                                     "pages with over 5 % impossible words)")
 
     @property
     def stale_seconds(self) -> float:

@@ -329,8 +329,9 @@ def review_reasons(result: Classification, pages_to_review: Sequence[int],
     if "disagrees" in result.method:
         reasons.append("the title reads as another type")
     if pages_to_review:
-        reasons.append(f"low OCR confidence on page{'s' if len(pages_to_review) > 1 else ''} "
-                       f"{', '.join(map(str, sorted(pages_to_review)))}")
+        reasons.append(f"poorly read page{'s' if len(pages_to_review) > 1 else ''} "
+                       f"{', '.join(map(str, sorted(pages_to_review)))} (low OCR confidence or "
+                       f"words that cannot be Vietnamese)")
     return reasons
 
 

@@ -15,12 +15,15 @@ import numpy as np
 
 from ocr.engine import OcrEngine, words_text
 from ocr.hocr import words_to_hocr
+from ocr.noise import implausible_share
 from ocr.page import process_page, working_resolution
 from pipeline.fields import extract_page
 from pipeline.intake import LoadedPage, load_page
 from pipeline.model import Page
 
 JPEG_QUALITY = 80
+# pages with more words that cannot be text than this go to review (ocr/noise.py)
+MAX_IMPLAUSIBLE = 0.05
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +33,7 @@ class PageTask:
     media_type: str
     index: int  # 0-based position in the file
     max_pixels: int
-    review_confidence: float = 60.0
+    review_confidence: float = 75.0
 
     @property
     def number(self) -> int:
@@ -85,7 +88,8 @@ def run_page(task: PageTask, engine: OcrEngine) -> Page:
         rotation=result.rotation, rotation_confidence=result.rotation_confidence,
         rotation_method=result.rotation_method,
         ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr, words=rec.words,
-        needs_review=rec.confidence < task.review_confidence,
+        needs_review=(rec.confidence < task.review_confidence
+                      or implausible_share(rec.words) > MAX_IMPLAUSIBLE),
         records=tuple(extract_page(rec.words, page=task.number)), codes=codes)
 
 

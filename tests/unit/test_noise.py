@@ -38,3 +38,13 @@ def test_with_a_first_reading_a_line_is_noise_only_when_both_readings_are():
     assert drop_noise(second, [_line([("m", 0), ("NỈ”", 26)])]) == []
     first = [_line([("TM.", 70), ("ỦY", 90)])]
     assert [w.text for w in drop_noise(second, first)] == ["3", "aa/!"]
+
+
+def test_the_share_of_impossible_words_on_a_page():
+    from ocr.noise import implausible_share
+
+    good = _line([("Họ", 96), ("và", 96), ("tên:", 96), ("NGUYỄN", 90), ("001087012345", 97)])
+    assert implausible_share(good) == 0.0
+    poor = _line([("Ngu0i", 60), ("chết", 80), ("xàmmu", 50), ("Hà", 90), ("-", 20)])
+    assert implausible_share(poor) == 0.5  # 2 of the 4 words with letters
+    assert implausible_share([]) == 0.0
