@@ -11,12 +11,18 @@ import numpy as np
 
 from ocr.deskew import straighten, to_gray
 from ocr.engine import OcrEngine, Recognized
+from ocr.geometry import flatten_page
 from ocr.orientation import MIN_LINES, layout_orientation
+from ocr.resolution import enlargement, letter_height
 from ocr.seal import seal_dropout
 
 MIN_ORIENTATION_CONFIDENCE = 2.0  # Tesseract OSD's orient_conf
 MAX_WORK_DPI = 400  # above this a page is worked at WORK_DPI (the original is kept as sent)
 WORK_DPI = 300
+# Letters are measured (ocr/resolution.py) on pages said to be below this resolution, or
+# smaller than this many pixels on their long side (an A4 page under 170 dpi).
+TRUSTED_DPI = 200
+SMALL_SIDE = 2000
 
 
 MAX_GLOBAL_INK = 0.15
@@ -52,6 +58,8 @@ class PageOcr:
     rotation_confidence: float  # 0..1
     rotation_method: str  # "layout" (text shape) | "osd" (Tesseract) | "none"
     recognized: Recognized
+    dpi: int | None = None  # of ``image``: more than the file's when a small page was enlarged
+    flattened: bool = False  # the page was found in a photograph and flattened
 
 
 def quarter_turn(image: np.ndarray, rotation: int) -> np.ndarray:
@@ -62,11 +70,20 @@ def quarter_turn(image: np.ndarray, rotation: int) -> np.ndarray:
 
 def process_page(image: np.ndarray, *, dpi: int, engine: OcrEngine,
                  cleanup: Callable[[np.ndarray], np.ndarray] | None = seal_dropout) -> PageOcr:
-    """Straighten first (the skew estimate works on quarter-turned pages too), then find the
+    """A photographed page is first cut out of the photo and flattened (ocr/geometry.py), and
+    a page of small letters enlarged (ocr/resolution.py), both in one resampling. Straighten
+    next (the skew estimate works on quarter-turned pages too), then find the
     quarter-turn on the level page with Tesseract's OSD, then recognise the upright page,
     cleaned by ``cleanup`` (image in, grey out). The default drops seals: red dropout on
     colour (the only cleanup that lowered the error rate in bench/cleanup.py), grey seals
     found by their ring on grey pages (ocr/seal.py); the returned image is never cleaned."""
+    factor = 1.0
+    if dpi < TRUSTED_DPI or max(image.shape[:2]) < SMALL_SIDE:  # a photo, or a small page
+        factor = enlargement(letter_height(to_gray(image)))
+    image, flat = flatten_page(image, factor)  # a photo: the page cut out, flat, enlarged
+    if factor > 1 and not flat:
+        image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
+    dpi = round(dpi * factor)
     straight = straighten(image)
     gray = to_gray(straight.image)
     rotation, confidence, method = find_rotation(gray, straight.text_along_rows, dpi=dpi,
@@ -76,7 +93,7 @@ def process_page(image: np.ndarray, *, dpi: int, engine: OcrEngine,
     recognized = engine.recognize(to_read, dpi=dpi,
                                   local_threshold=needs_local_threshold(to_read))
     return PageOcr(upright, straight.angle, straight.confidence, rotation, confidence, method,
-                   recognized)
+                   recognized, dpi, flat)
 
 
 def find_rotation(level: np.ndarray, text_along_rows: bool, *, dpi: int,

@@ -84,7 +84,7 @@ def run_page(task: PageTask, engine: OcrEngine) -> Page:
     h, w = result.image.shape[:2]
     return Page(
         document_id=task.document_id, number=task.number, image=data, image_ext=ext,
-        width=w, height=h, dpi=dpi, skew_angle=round(result.skew_angle, 2),
+        width=w, height=h, dpi=result.dpi or dpi, skew_angle=round(result.skew_angle, 2),
         rotation=result.rotation, rotation_confidence=result.rotation_confidence,
         rotation_method=result.rotation_method,
         ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr, words=rec.words,
