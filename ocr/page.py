@@ -23,6 +23,7 @@ WORK_DPI = 300
 # smaller than this many pixels on their long side (an A4 page under 170 dpi).
 TRUSTED_DPI = 200
 SMALL_SIDE = 2000
+MAX_ENLARGED_PIXELS = 40_000_000  # an enlarged page stays under an A4 page at 600 dpi
 
 
 MAX_GLOBAL_INK = 0.15
@@ -80,6 +81,8 @@ def process_page(image: np.ndarray, *, dpi: int, engine: OcrEngine,
     factor = 1.0
     if dpi < TRUSTED_DPI or max(image.shape[:2]) < SMALL_SIDE:  # a photo, or a small page
         factor = enlargement(letter_height(to_gray(image)))
+        pixels = image.shape[0] * image.shape[1]
+        factor = max(1.0, min(factor, (MAX_ENLARGED_PIXELS / pixels) ** 0.5))
     image, flat = flatten_page(image, factor)  # a photo: the page cut out, flat, enlarged
     if factor > 1 and not flat:
         image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_CUBIC)
