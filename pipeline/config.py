@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -59,6 +60,33 @@ class Settings(BaseSettings):
     review_confidence: float = Field(75.0, description="pages whose mean OCR word confidence "
                                      "(0-100) is below this are marked for review (so are "
                                      "pages with over 5 % impossible words)")
+
+    trusted_proxies: str = Field("", description="addresses or networks (comma-separated, "
+                                 "e.g. `127.0.0.1,10.0.0.0/8`) of the reverse proxies whose "
+                                 "X-Forwarded-For names the client; empty: none, the client "
+                                 "is the direct peer")
+    citizen_attempts: int = Field(10, description="citizen look-ups an address may make in "
+                                  "citizen_window seconds")
+    citizen_code_attempts: int = Field(30, description="citizen look-ups of one dossier code "
+                                       "(from any address) in citizen_window seconds")
+    citizen_window: float = Field(600.0, description="seconds over which citizen look-ups "
+                                  "are counted")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        for part in filter(None, (p.strip() for p in value.split(","))):
+            try:
+                ipaddress.ip_network(part, strict=False)
+            except ValueError:
+                raise ValueError(f"{part!r} is not an IP address or network") from None
+        return value
+
+    @property
+    def proxy_networks(self) -> tuple:
+        """The trusted proxies as ``ipaddress`` networks."""
+        return tuple(ipaddress.ip_network(p.strip(), strict=False)
+                     for p in self.trusted_proxies.split(",") if p.strip())
 
     @property
     def stale_seconds(self) -> float:

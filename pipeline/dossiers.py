@@ -4,16 +4,22 @@ citizens retrieving their own certificates; the audit trail of every personal-re
 Dossier codes follow Circular 01/2018/TT-VPCP art. 19 (``000.00.01.H26-230313-0042``); a
 dossier's results are ``<code>-KQ(n)`` (Decree 45/2020 art. 14). Nothing here resolves a
 conflict by itself: two codes for one document, or a code that fails validation, are
-recorded and reported, and the document goes to the review queue.
+recorded and reported, and the document goes to the review queue. A manifest row that files
+a document which existed before the upload is a proposal a clerk confirms
+(pipeline/proposals.py), never a link. Every link records who made it.
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import csv
+import datetime as dt
 import getpass
 import hashlib
 import re
 import secrets
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -28,6 +34,7 @@ from storage.catalogue import (
     DossierRecord,
     LinkConflict,
 )
+from storage.catalogue.safeguards import LinkProposal, utc
 
 RECORD_TYPES = {"dossier_receipt", "application_form"}  # filed as records, not results
 PERSON_ROLES = {"subject": "", "husband": "husband_", "wife": "wife_", "mother": "mother_",
@@ -66,7 +73,27 @@ def actor(settings=None) -> str:
 
 def audit(rt: Runtime, action: str, target: str, *, channel: str = "cli",
           who: str | None = None, **detail) -> None:
-    rt.catalogue.audit(AuditEntry(who or actor(rt.settings), channel, action, target, detail))
+    rt.catalogue.audit(AuditEntry((who or actor(rt.settings))[:128], channel[:16], action,
+                                  target[:64], detail))
+
+
+_acting: contextvars.ContextVar[tuple[str, str] | None] = contextvars.ContextVar("acting")
+
+
+@contextlib.contextmanager
+def acting_as(who: str, channel: str = "web") -> Iterator[None]:
+    """Links and proposals made inside the block (an upload's manifest, the codes its scans
+    carry) are recorded as made by ``who`` through ``channel``: the archivist who uploaded,
+    not the server's login name."""
+    token = _acting.set((who, channel))
+    try:
+        yield
+    finally:
+        _acting.reset(token)
+
+
+def linker(rt: Runtime) -> tuple[str, str]:
+    return _acting.get(None) or (actor(rt.settings), "cli")  # (who, channel) of the links
 
 
 # ------------------------------------------------------------------------------ linking
@@ -110,7 +137,8 @@ def link_document(rt: Runtime, doc: DocumentRecord, qr_payloads: tuple[str, ...]
             applicant_name=doc.fields.get("applicant_name") if receipt else None,
             applicant_id=pid if pid and _ID.fullmatch(str(pid)) else None,
             received_date=doc.fields.get("received_date") if receipt else None))
-        rt.catalogue.link(code, doc.id, role=role_for(doc.type), linked_by=source)
+        rt.catalogue.link(code, doc.id, role=role_for(doc.type), linked_by=source,
+                          actor=linker(rt)[0])
     link_people(rt, doc)
     return conflicts
 
@@ -145,10 +173,11 @@ def link_by_clerk(rt: Runtime, document_id: str, code: str, *, role: str | None 
     if normal is None:
         raise BadInput(f"{code!r} is not a valid dossier code (V1V2V3.Z1Z2.Y1Y2.MX1X2-YYMMDD-"
                        f"XXXX, e.g. 000.00.01.H26-230313-0042)", code="invalid_dossier_code")
+    who, channel = (who, "cli") if who else linker(rt)
     rt.catalogue.upsert_dossier(DossierRecord(normal))
     link = rt.catalogue.link(normal, doc.id, role=role or role_for(doc.type),
-                             linked_by="clerk", actor=who or actor(rt.settings))
-    audit(rt, "link", doc.id, dossier=normal, who=who)
+                             linked_by="clerk", actor=who)
+    audit(rt, "link", doc.id, channel=channel, dossier=normal, who=who)
     return link
 
 
@@ -161,6 +190,7 @@ class ManifestRow:
     type: str | None
     personal_id: str | None
     error: str | None = None
+    read_at: dt.datetime | None = None  # when the manifest was read, to the second
 
 
 def read_manifest(path: Path) -> list[ManifestRow]:
@@ -180,6 +210,7 @@ def read_manifest(path: Path) -> list[ManifestRow]:
                        f"(found: {', '.join(sorted(fields)) or 'nothing'})",
                        code="bad_manifest")
     rows = []
+    read_at = dt.datetime.now(dt.UTC).replace(microsecond=0)
     for n, raw in enumerate(reader, start=2):
         row = {(k or "").strip().lower(): (v or "").strip() for k, v in raw.items()}
         file = path.parent / row.get("path", "") if row.get("path") else None
@@ -199,14 +230,14 @@ def read_manifest(path: Path) -> list[ManifestRow]:
             error = f"{row['personal_id']!r} is not a 12-digit personal ID number"
         elif not file.is_file():
             error = f"no such file {file}"
-        rows.append(ManifestRow(n, file or Path(), code, doc_type, pid, error))
+        rows.append(ManifestRow(n, file or Path(), code, doc_type, pid, error, read_at))
     return rows
 
 
 @dataclass
 class ManifestOutcome:
     row: ManifestRow
-    status: str  # linked | conflict | bad_row | file_rejected
+    status: str  # linked | proposed | conflict | bad_row | file_rejected
     document_id: str | None = None
     message: str | None = None
 
@@ -216,12 +247,27 @@ class ManifestOutcome:
                 "document_id": self.document_id, "message": self.message}
 
 
-def apply_manifest(rt: Runtime, rows: list[ManifestRow],
-                   documents: dict[str, str | None]) -> list[ManifestOutcome]:
+def existed_before(doc: DocumentRecord, row: ManifestRow,
+                   existing: Collection[str] | None = None) -> bool:
+    """Whether the row's document was in the archive before this upload: in ``existing`` (the
+    ids the intake reported as duplicates) when given, else created before the manifest was
+    read (to the second). Unknown times count as existing."""
+    if existing is not None:
+        return doc.id in existing
+    if row.read_at is None or doc.created_at is None:
+        return True
+    return utc(doc.created_at) < row.read_at
+
+
+def apply_manifest(rt: Runtime, rows: list[ManifestRow], documents: dict[str, str | None],
+                   *, existing: Collection[str] | None = None) -> list[ManifestOutcome]:
     """Link each good row's document (``documents``: resolved file path → document id, None
-    when the file was rejected) to its dossier. A type or ID number that disagrees with what
-    was read from the document, or a receipt carrying another code, is a conflict: reported,
-    recorded, the document sent to review, and no link made."""
+    when the file was rejected) to its dossier, recorded as made by whoever uploaded
+    (acting_as). A type or ID number that disagrees with what was read from the document, or
+    a receipt carrying another code, is a conflict: reported, recorded, the document sent to
+    review, and no link made. A document that existed before the upload (existed_before) is
+    only proposed for the dossier: a clerk confirms or rejects (pipeline/proposals.py)."""
+    who, channel = linker(rt)
     out = []
     for row in rows:
         if row.error:
@@ -254,13 +300,29 @@ def apply_manifest(rt: Runtime, rows: list[ManifestRow],
             _review(rt, doc, "dossier link conflict")
             out.append(ManifestOutcome(row, "conflict", doc.id, msg))
             continue
+        if existed_before(doc, row, existing) and not any(
+                ln.code == row.code for ln in rt.catalogue.links(document_id=doc.id)):
+            out.append(_propose(rt, row, doc, who, channel))
+            continue
         rt.catalogue.upsert_dossier(DossierRecord(row.code))
         if row.personal_id and not read_id:  # the manifest knows whose record it is
             doc = replace(doc, fields={**doc.fields, "personal_id": row.personal_id})
             link_people(rt, doc)
-        rt.catalogue.link(row.code, doc.id, role=role_for(doc.type), linked_by="manifest")
+        rt.catalogue.link(row.code, doc.id, role=role_for(doc.type), linked_by="manifest",
+                          actor=who)
         out.append(ManifestOutcome(row, "linked", doc.id))
     return out
+
+
+def _propose(rt: Runtime, row: ManifestRow, doc: DocumentRecord, who: str,
+             channel: str) -> ManifestOutcome:
+    msg = (f"manifest line {row.line}: {doc.id} was in the archive before this upload; "
+           f"filing it under {row.code} waits for a clerk (sohoa proposals)")
+    p = rt.catalogue.add_proposal(LinkProposal(row.code, doc.id, role_for(doc.type),
+                                               "manifest", who, msg))
+    audit(rt, "link_proposed", doc.id, channel=channel, who=who, dossier=row.code,
+          proposal=p.id)
+    return ManifestOutcome(row, "proposed", doc.id, msg)
 
 
 # ------------------------------------------------------------------------ citizen copies
@@ -278,35 +340,41 @@ class IssuedCopy:
                 "verification_code": self.verification_code}
 
 
+def granted_results(rt: Runtime, code: str, personal_id: str) -> tuple[str | None, list]:
+    """(the normalised code, the result links the ID number may receive: Decree 13/2023, a
+    party of the document, i.e. subject, parent, spouse, declarant by the ``*personal_id``
+    fields read or corrected, or the applicant of the dossier it is a result of). The same
+    queries run whatever the answer: an unknown or malformed code, a wrong ID, a right one."""
+    pid = re.sub(r"[\s.]", "", personal_id or "")
+    normal = valid_code(code or "")
+    applicant, results = rt.catalogue.citizen_view(normal or (code or "")[:40])
+    good_id = _ID.fullmatch(pid) is not None
+    return normal, [link for link, status, parties in results
+                    if good_id and status not in ("processing", "missing")
+                    and (pid in parties or pid == applicant)]
+
+
 def retrieve(rt: Runtime, code: str, personal_id: str, out_dir: Path, *,
-             channel: str = "citizen", who: str = "citizen") -> list[IssuedCopy]:
-    """A citizen's results of a dossier: only when the ID number is the dossier applicant's
-    or the document's subject's. Every failure (unknown or malformed code, wrong ID, no
-    results yet) raises the same NotFound, so the answer tells nothing about which."""
+             channel: str = "citizen", who: str = "citizen",
+             address: str | None = None) -> list[IssuedCopy]:
+    """A citizen's results of a dossier: those whose parties include the ID number (subject,
+    parent, spouse, declarant) and, when the ID number is the dossier's applicant's, all its
+    results. Every failure (unknown or malformed code, wrong ID, no results yet) does the
+    same work and raises the same NotFound, so the answer tells nothing about which. Found
+    or not, the look-up is audited (the ID number as a hash)."""
     from pipeline.export import export_pdf
 
     pid = re.sub(r"[\s.]", "", personal_id or "")
-    normal = valid_code(code or "")
-    dossier = rt.catalogue.get_dossier(normal) if normal and _ID.fullmatch(pid) else None
-    granted = []
-    if dossier is not None:
-        for link in rt.catalogue.links(code=normal):
-            if link.role != "result":
-                continue
-            doc = rt.catalogue.get_document(link.document_id)
-            if doc is None or doc.status == "processing":
-                continue
-            subjects = {doc.fields.get("personal_id"), *(
-                doc.fields.get(f"{p}personal_id") for p in ("husband_", "wife_"))} - {None}
-            if pid == dossier.applicant_id or pid in subjects:
-                granted.append((link, doc))
+    normal, granted = granted_results(rt, code, personal_id)
     audit(rt, "retrieve", normal or (code or "")[:48], channel=channel, who=who,
-          granted=[d.id for _, d in granted], id_hash=hashlib.sha256(pid.encode()).hexdigest())
+          found=bool(granted), granted=[ln.document_id for ln in granted],
+          id_hash=hashlib.sha256(pid.encode()).hexdigest(), address=address)
     if not granted:
         raise NotFound(NOT_FOUND)
     out_dir.mkdir(parents=True, exist_ok=True)
     issued = []
-    for link, doc in granted:
+    for link in granted:
+        doc = rt.catalogue.get_document(link.document_id)
         path = out_dir / f"{link.result_code.replace('(', '').replace(')', '')}.pdf"
         export_pdf(rt, doc.id, path)
         sha = hashlib.sha256(path.read_bytes()).hexdigest()

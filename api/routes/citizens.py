@@ -1,6 +1,9 @@
 """The citizen portal (public, no account): a dossier code and the citizen's 12-digit ID
-number give them their own certificates as PDF copies, rate-limited per address; anyone may
-check that a file is an unchanged copy issued here."""
+number give them the certificates they are a party of, or all the results of a dossier they
+applied for, as PDF copies (pipeline.dossiers.retrieve); limited per address and per dossier
+code, counted in the catalogue so that every serving process sees the same counts; a wrong
+ID number and an unknown code get the same answer after the same work. Anyone may check that
+a file is an unchanged copy issued here."""
 
 from __future__ import annotations
 
@@ -11,22 +14,38 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from api.deps import MAX_UPLOAD, PUBLIC, TEMPLATES, runtime
-from pipeline.dossiers import NOT_FOUND, retrieve, verify_copy
+from api.routes.auth import address
+from pipeline import throttle
+from pipeline.accounts import vi_wait
+from pipeline.dossiers import NOT_FOUND, audit, retrieve, valid_code, verify_copy
 from pipeline.errors import NotFound
 from pipeline.runtime import Runtime
 
 router = APIRouter()
+NOT_FOUND_VI = "Không tìm thấy kết quả cho mã hồ sơ và số định danh cá nhân này."
 
 
-def allowed(request: Request) -> bool:
-    """Whether the caller's address may try once more (the citizen rate limit)."""
-    key = request.client.host if request.client else "unknown"
-    return request.app.state.citizen_limit.allow(key)
+def held_back(rt: Runtime, client: str, code: str, channel: str) -> int:
+    """Count a look-up against the caller's address, then against the dossier code (from
+    any address): 0 when it may go on, else the seconds to wait. A refusal is audited now
+    and then (the 1st, 2nd, 4th… of a window)."""
+    s = rt.settings
+    for key, count in ((f"citizen-addr:{client[:64]}", s.citizen_attempts),
+                       (f"citizen-code:{valid_code(code or '') or 'invalid'}",
+                        s.citizen_code_attempts)):
+        wait = throttle.limit(rt, key, count=count, window=s.citizen_window)
+        if wait:
+            if n := throttle.refused(rt, key):
+                audit(rt, "citizen_throttled", key.split(":", 1)[1][:64], channel=channel,
+                      who="citizen", address=client, refused=n, retry_after=wait)
+            return wait
+    return 0
 
 
-def issue_copies(rt: Runtime, code: str, personal_id: str, channel: str) -> list[dict]:
+def issue_copies(rt: Runtime, code: str, personal_id: str, channel: str,
+                 client: str | None = None) -> list[dict]:
     with tempfile.TemporaryDirectory() as tmp:
-        issued = retrieve(rt, code, personal_id, Path(tmp), channel=channel)
+        issued = retrieve(rt, code, personal_id, Path(tmp), channel=channel, address=client)
         out = []
         for c in issued:
             rt.store.put_file(f"copies/{c.verification_code}.pdf", c.path)
@@ -56,31 +75,35 @@ def citizen_form(request: Request):
 
 @router.post("/citizen", response_class=HTMLResponse, include_in_schema=False,
              dependencies=PUBLIC)
-def citizen(request: Request, code: str = Form(""), personal_id: str = Form(""),
-            rt: Runtime = Depends(runtime)):
-    if not allowed(request):
+def citizen(request: Request, code: str = Form("", max_length=100),
+            personal_id: str = Form("", max_length=100), rt: Runtime = Depends(runtime)):
+    client = address(request)
+    if wait := held_back(rt, client, code, "citizen-web"):
         return TEMPLATES.TemplateResponse(request, "citizen.html", {
-            "copies": None, "message": "Quá nhiều lần tra cứu. Vui lòng thử lại sau."},
-            status_code=429)
+            "copies": None, "message": f"Quá nhiều lần tra cứu. Vui lòng thử lại sau "
+            f"{vi_wait(wait)}."}, status_code=429, headers={"Retry-After": str(wait)})
     try:
-        copies = issue_copies(rt, code, personal_id, "citizen-web")
+        copies = issue_copies(rt, code, personal_id, "citizen-web", client)
     except NotFound:
         return TEMPLATES.TemplateResponse(request, "citizen.html", {
-            "copies": None, "message": "Không tìm thấy kết quả cho mã hồ sơ và số định "
-            "danh cá nhân này."}, status_code=404)
+            "copies": None, "message": NOT_FOUND_VI}, status_code=404)
     return TEMPLATES.TemplateResponse(request, "citizen.html", {"copies": copies, "message": None})
 
 
 @router.post("/api/citizen/retrieve", tags=["citizens"], dependencies=PUBLIC)
-def api_citizen(request: Request, code: str = Form(""), personal_id: str = Form(""),
-                rt: Runtime = Depends(runtime)):
-    """A citizen's certificates of a dossier: the same 404 for a wrong ID number, an
-    unknown code and a malformed one; rate-limited per address."""
-    if not allowed(request):
-        return JSONResponse({"error": {"code": "rate_limited", "message": "too many "
-                                       "attempts; try again later"}}, status_code=429)
+def api_citizen(request: Request, code: str = Form("", max_length=100),
+                personal_id: str = Form("", max_length=100), rt: Runtime = Depends(runtime)):
+    """A citizen's certificates of a dossier (those they are a party of; all its results for
+    its applicant): the same 404 for a wrong ID number, an unknown code and a malformed one,
+    after the same work; 429 with ``Retry-After`` past the limits per address and per
+    code."""
+    client = address(request)
+    if wait := held_back(rt, client, code, "citizen-api"):
+        return JSONResponse({"error": {"code": "rate_limited", "message": "Quá nhiều lần "
+                                       f"tra cứu. Vui lòng thử lại sau {vi_wait(wait)}."}},
+                            status_code=429, headers={"Retry-After": str(wait)})
     try:
-        return issue_copies(rt, code, personal_id, "citizen-api")
+        return issue_copies(rt, code, personal_id, "citizen-api", client)
     except NotFound:
         return JSONResponse({"error": {"code": "not_found", "message": NOT_FOUND}},
                             status_code=404)

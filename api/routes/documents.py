@@ -1,19 +1,23 @@
 """Documents (clerks): the record as JSON and as a page beside its image, page images,
 thumbnails and hOCR, the searchable PDF, corrections and the review queue. Every read of a
-record is audited."""
+record (the record, a page image or thumbnail, a page's text, the PDF, the review queue) is
+audited with the user and the channel before it is answered."""
 
 from __future__ import annotations
 
 import io
 import tempfile
 from pathlib import Path
+from typing import Annotated, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, Header, HTTPException, Request
+from fastapi import Path as PathParam
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from PIL import Image
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api.deps import TEMPLATES, User, check_csrf, clerk, runtime
+from api.deps import TEMPLATES, User, channel, check_csrf, clerk, runtime
 from pipeline.classify import TYPES
 from pipeline.dossiers import audit
 from pipeline.errors import NotFound, SohoaError
@@ -23,6 +27,17 @@ from pipeline.review import correct, get_document, review_queue
 from pipeline.runtime import Runtime
 
 router = APIRouter()
+FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+FieldValue = Annotated[str, StringConstraints(max_length=1000)]
+PageNumber = Annotated[int, PathParam(ge=1, le=100_000)]
+
+
+class Correction(BaseModel):
+    """A clerk's correction of a document: its type, and/or field values (strings)."""
+
+    model_config = ConfigDict(extra="forbid")
+    type: Literal[TYPES] | None = None  # one of pipeline.classify.TYPES
+    fields: dict[FieldName, FieldValue] = Field(default_factory=dict, max_length=100)
 
 
 def load(rt: Runtime, doc_id: str, user: User, channel: str):
@@ -85,68 +100,84 @@ async def correct_form(request: Request, doc_id: str, user: User = Depends(clerk
 
 
 @router.post("/api/documents/{doc_id}/corrections", tags=["documents"])
-def api_correct(request: Request, doc_id: str, body: dict, user: User = Depends(clerk),
-                rt: Runtime = Depends(runtime)):
+def api_correct(doc_id: str, body: Correction, user: User = Depends(clerk),
+                rt: Runtime = Depends(runtime),
+                x_csrf_token: str | None = Header(None, max_length=200)):
     """A clerk's correction: ``{"type": …, "fields": {name: value}}`` (validated, kept
     apart from what the machine read, never overwritten by a re-run). Needs the
     session's CSRF token in ``X-CSRF-Token``."""
-    check_csrf(user, request.headers.get("x-csrf-token"))
-    doc = correct(rt, doc_id, by=user.username, doc_type=body.get("type"),
-                  fields=dict(body.get("fields") or {}))
+    check_csrf(user, x_csrf_token)
+    doc = correct(rt, doc_id, by=user.username, doc_type=body.type, fields=body.fields)
     return {"id": doc.id, "type": doc.type, "fields": doc.fields, "status": doc.status}
 
 
+def queue(rt: Runtime, user: User, request: Request) -> list:
+    """The review queue (file names, types, reasons): its read is audited."""
+    docs = review_queue(rt)
+    audit(rt, "review_queue_shown", "review", channel=channel(request), who=user.username,
+          documents=len(docs))
+    return docs
+
+
 @router.get("/api/review", tags=["documents"])
-def api_review(user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+def api_review(request: Request, user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
     """Documents waiting for a clerk, with the reasons, oldest first."""
-    return [review_item(d) for d in review_queue(rt)]
+    return [review_item(d) for d in queue(rt, user, request)]
 
 
 @router.get("/review", response_class=HTMLResponse, include_in_schema=False)
 def review_page(request: Request, user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
     return TEMPLATES.TemplateResponse(request, "review.html",
-                                      {"user": user, "docs": review_queue(rt)})
+                                      {"user": user, "docs": queue(rt, user, request)})
 
 
 # ------------------------------------------------------------------ pages and the PDF
 @router.get("/documents/{doc_id}/pages/{number}/image", tags=["documents"])
-def page_image(doc_id: str, number: int, user: User = Depends(clerk),
+def page_image(request: Request, doc_id: str, number: PageNumber, user: User = Depends(clerk),
                rt: Runtime = Depends(runtime)):
     page = stored_page(rt, doc_id, number)
+    data = rt.store.get(page.image_key)
+    audit(rt, "page_image_shown", doc_id, channel=channel(request), who=user.username,
+          page=number)
     media = "image/png" if page.image_key.endswith(".png") else "image/jpeg"
-    return Response(rt.store.get(page.image_key), media_type=media,
-                    headers={"Cache-Control": "private, max-age=3600"})
+    return Response(data, media_type=media)
 
 
 @router.get("/documents/{doc_id}/pages/{number}/thumbnail", tags=["documents"])
-def page_thumbnail(doc_id: str, number: int, user: User = Depends(clerk),
-                   rt: Runtime = Depends(runtime)):
+def page_thumbnail(request: Request, doc_id: str, number: PageNumber,
+                   user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
     """A small JPEG of the page (200 px wide) for result lists."""
     page = stored_page(rt, doc_id, number)
+    audit(rt, "thumbnail_shown", doc_id, channel=channel(request), who=user.username,
+          page=number)
     img = Image.open(io.BytesIO(rt.store.get(page.image_key)))
     img.draft("L", (200, 400))  # JPEG: decode at a fraction of the size
     img = img.convert("L")
     img.thumbnail((200, 400))
     buf = io.BytesIO()
     img.save(buf, format="JPEG", quality=70)
-    return Response(buf.getvalue(), media_type="image/jpeg",
-                    headers={"Cache-Control": "private, max-age=86400"})
+    return Response(buf.getvalue(), media_type="image/jpeg")
 
 
 @router.get("/documents/{doc_id}/pages/{number}/hocr", tags=["documents"])
-def page_hocr(doc_id: str, number: int, user: User = Depends(clerk),
+def page_hocr(request: Request, doc_id: str, number: PageNumber, user: User = Depends(clerk),
               rt: Runtime = Depends(runtime)):
+    """The page's words with their boxes (hOCR), the whole text of the page."""
     page = stored_page(rt, doc_id, number)
-    return Response(rt.store.get(page.hocr_key), media_type="text/html; charset=utf-8")
+    data = rt.store.get(page.hocr_key)
+    audit(rt, "page_text_shown", doc_id, channel=channel(request), who=user.username,
+          page=number)
+    return Response(data, media_type="text/html; charset=utf-8")
 
 
 @router.get("/documents/{doc_id}/pdf", tags=["documents"])
-def document_pdf(doc_id: str, user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+def document_pdf(request: Request, doc_id: str, user: User = Depends(clerk),
+                 rt: Runtime = Depends(runtime)):
     """The searchable PDF (page images with an invisible text layer)."""
     with tempfile.TemporaryDirectory() as tmp:
-        out = Path(tmp) / f"{doc_id}.pdf"
+        out = Path(tmp) / "document.pdf"
         export_pdf(rt, doc_id, out)
         data = out.read_bytes()
-    audit(rt, "copy_exported", doc_id, channel="web", who=user.username)
+    audit(rt, "copy_exported", doc_id, channel=channel(request), who=user.username)
     return Response(data, media_type="application/pdf", headers={
         "Content-Disposition": f'attachment; filename="{doc_id}.pdf"'})

@@ -3,7 +3,9 @@ audited (pipeline.searching)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse
 
 from api.deps import TEMPLATES, User, clerk, runtime
@@ -12,6 +14,9 @@ from pipeline.runtime import Runtime
 from pipeline.searching import SearchQuery, search
 
 router = APIRouter()
+Text = Annotated[str, Query(max_length=500)]
+Short = Annotated[str | None, Query(max_length=64)]
+Cursor = Annotated[str | None, Query(max_length=500)]
 
 
 def run_search(rt: Runtime, user: User, q: str, type: str | None, date_from: str | None,
@@ -22,8 +27,8 @@ def run_search(rt: Runtime, user: User, q: str, type: str | None, date_from: str
 
 
 @router.get("/api/search", tags=["search"])
-def api_search(q: str = "", type: str | None = None, date_from: str | None = None,
-               date_to: str | None = None, after: str | None = None,
+def api_search(q: Text = "", type: Short = None, date_from: Short = None,
+               date_to: Short = None, after: Cursor = None,
                user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
     """Page hits, best first, with highlighted snippets, counts per type and decade, and
     a cursor for the next page."""
@@ -31,8 +36,8 @@ def api_search(q: str = "", type: str | None = None, date_from: str | None = Non
 
 
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
-def search_page(request: Request, q: str = "", type: str = "", date_from: str = "",
-                date_to: str = "", after: str = "", user: User = Depends(clerk),
+def search_page(request: Request, q: Text = "", type: Short = "", date_from: Short = "",
+                date_to: Short = "", after: Cursor = "", user: User = Depends(clerk),
                 rt: Runtime = Depends(runtime)):
     result = error = None
     if q or type or date_from or date_to:

@@ -4,16 +4,18 @@ in the background on this machine; the archivist follows the files and pages as 
 from __future__ import annotations
 
 import secrets
+import shutil
 import threading
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, Header, Request
 from fastapi.responses import HTMLResponse
 
-from api.deps import MAX_UPLOAD, TEMPLATES, User, archivist, check_csrf, runtime, safe_upload_name
+from api.deps import TEMPLATES, User, archivist, check_csrf, runtime, safe_upload_name
+from api.guard import FileSink, MemorySink, Sink, multipart_boundary, read_multipart
 from pipeline.batches import batch_status
 from pipeline.dossiers import audit, read_manifest
-from pipeline.errors import NotFound, translate
+from pipeline.errors import BadInput, NotFound, translate
 from pipeline.local import ingest
 from pipeline.runtime import Runtime
 
@@ -94,34 +96,73 @@ def api_batch(batch_id: str, user: User = Depends(archivist), rt: Runtime = Depe
     return batch_status(rt, batch_id).to_dict()
 
 
-@router.post("/api/uploads", tags=["uploads"], status_code=202)
-async def api_upload(request: Request, files: list[UploadFile],
-                     manifest: UploadFile | None = None, csrf: str = Form(""),
-                     user: User = Depends(archivist), rt: Runtime = Depends(runtime)):
-    """Upload scans (and an optional CSV manifest); they are ingested in the background:
-    follow ``/api/uploads/{id}``. File names are used for display only: each file is
-    stored under a generated name, its content sniffed by intake."""
-    check_csrf(user, csrf or request.headers.get("x-csrf-token"))
+UPLOAD_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "required": ["files"], "properties": {
+        "files": {"type": "array", "items": {"type": "string", "format": "binary"}},
+        "manifest": {"type": "string", "format": "binary",
+                     "description": "CSV: path,dossier_code[,…], paths as the files' names"}},
+    }}}}}
+MANIFEST_LIMIT = 1024 * 1024
+
+
+class _Received:
+    """Where the parts of an upload go as they stream in: each file straight to its stored
+    name in ``folder`` (at most ``file_limit`` bytes), the manifest to memory (1 MB);
+    anything else is skipped."""
+
+    def __init__(self, folder: Path, file_limit: int) -> None:
+        self.folder, self.file_limit = folder, file_limit
+        self.files: list[tuple[str, Path]] = []  # (name as uploaded, stored path)
+        self.manifest: MemorySink | None = None
+
+    def open_part(self, name: str, filename: str | None) -> Sink | None:
+        if name == "files" and filename is not None:
+            path = self.folder / safe_upload_name(filename or "file", len(self.files))
+            self.files.append((filename, path))
+            return FileSink(path, self.file_limit)
+        if name == "manifest" and filename is not None and self.manifest is None:
+            self.manifest = MemorySink(MANIFEST_LIMIT)
+            return self.manifest
+        return None
+
+
+@router.post("/api/uploads", tags=["uploads"], status_code=202, openapi_extra=UPLOAD_BODY)
+async def api_upload(request: Request, user: User = Depends(archivist),
+                     rt: Runtime = Depends(runtime),
+                     x_csrf_token: str | None = Header(None, max_length=200)):
+    """Upload scans (and an optional CSV manifest) as ``multipart/form-data``; they are
+    ingested in the background: follow ``/api/uploads/{id}``. Needs the session's CSRF
+    token in ``X-CSRF-Token``. Nothing of the body is read before the session, the role and
+    the token are checked; files are then streamed to disk (200 MB a file, 2 GB a batch).
+    File names are used for display only: each file is stored under a generated name, its
+    content sniffed by intake."""
+    check_csrf(user, x_csrf_token)
+    multipart_boundary(request)  # not multipart: refused before a folder is made
     upload_id = secrets.token_hex(6)
     folder = request.app.state.settings.home / "uploads" / upload_id
     folder.mkdir(parents=True)
-    total = 0
-    for i, f in enumerate(files):
-        data = await f.read(MAX_UPLOAD + 1)
-        total += len(data)
-        if len(data) > MAX_UPLOAD or total > 10 * MAX_UPLOAD:
-            raise HTTPException(413, "upload too large (200 MB a file, 2 GB a batch)")
-        (folder / safe_upload_name(f.filename or "file", i)).write_bytes(data)
+    got = _Received(folder, request.app.state.upload_file_limit)
+    try:
+        await read_multipart(request, got.open_part)
+        for name, path in got.files:  # a file input left empty: a part with no name or data
+            if not name and not path.stat().st_size:
+                path.unlink()
+        got.files = [(n, p) for n, p in got.files if p.exists()]
+        if not got.files:
+            raise BadInput("Chưa có tệp nào được gửi lên.", code="no_files")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     mpath = None
-    if manifest is not None and manifest.filename:
+    if got.manifest is not None and got.manifest.size:
         mpath = folder / "manifest.csv"
-        raw = (await manifest.read(1024 * 1024)).decode("utf-8-sig", errors="replace")
-        names = {f.filename: safe_upload_name(f.filename or "file", i)
-                 for i, f in enumerate(files)}
-        mpath.write_text(stored_manifest(raw, names), encoding="utf-8")
+        raw = bytes(got.manifest.data).decode("utf-8-sig", errors="replace")
+        mpath.write_text(stored_manifest(raw, {n: p.name for n, p in got.files}),
+                         encoding="utf-8")
     uploads: Uploads = request.app.state.uploads
-    state = uploads.start(upload_id, len(files), user.username)
-    threading.Thread(target=run_upload, args=(rt, uploads, state, folder, mpath, user.username),
+    state = uploads.start(upload_id, len(got.files), user.username)
+    threading.Thread(target=request.app.state.ingest_upload,
+                     args=(rt, uploads, state, folder, mpath, user.username),
                      daemon=True).start()
     return {"id": upload_id, "url": f"/api/uploads/{upload_id}"}
 

@@ -42,7 +42,7 @@ for _command in (
     ingest.ingest, ingest.rejections,
     documents.show, documents.review, documents.correct, documents.export, documents.train,
     searching.search, searching.reindex, searching.check_index,
-    dossiers.dossier, dossiers.link, dossiers.conflicts, dossiers.person,
+    dossiers.dossier, dossiers.link, dossiers.conflicts, dossiers.proposals, dossiers.person,
     dossiers.merge_people, dossiers.retrieve, dossiers.verify_copy, dossiers.audit_log,
     preservation.verify, preservation.export_dossier, preservation.migrate_storage,
     workers.worker, workers.batch,

@@ -1,5 +1,6 @@
-"""Dossiers and the people in the records: ``dossier``, ``link``, ``conflicts``, ``person``,
-``merge-people``; citizens' copies: ``retrieve``, ``verify-copy``; and the ``audit`` log."""
+"""Dossiers and the people in the records: ``dossier``, ``link``, ``conflicts``,
+``proposals`` (links waiting for a clerk), ``person``, ``merge-people``; citizens' copies:
+``retrieve``, ``verify-copy``; and the ``audit`` log."""
 
 from __future__ import annotations
 
@@ -63,11 +64,69 @@ def conflicts(settings: Settings, as_json: bool) -> None:
 
     with runtime(settings) as rt:
         found = rt.catalogue.conflicts()
+        waiting = len(rt.catalogue.proposals())
     for c in found:
         if as_json:
             emit(conflict_dict(c))
         else:
             click.echo(f"{c.id}: {c.document_id or '-'} {c.reason}")
+    if waiting and not as_json:
+        click.echo(f"{waiting} link proposal(s) wait for a clerk: sohoa proposals", err=True)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--all", "everything", is_flag=True, help="decided ones too")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def proposals(ctx: click.Context, everything: bool, as_json: bool) -> None:
+    """Links an upload or manifest proposed for documents already in the archive: a clerk
+    confirms (``proposals confirm ID``) or rejects (``proposals reject ID``) each."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from pipeline.proposals import proposal_dict
+
+    settings = ctx.find_object(Settings)
+    with runtime(settings) as rt:
+        found = [proposal_dict(rt, p) for p in rt.catalogue.proposals(
+            status=None if everything else "pending")]
+    for p in found:
+        if as_json:
+            emit(p)
+        else:
+            click.echo(f"{p['id']}: {p['document_id']} ({p['document_type']}) → "
+                       f"{p['dossier_code']} as {p['role']}, proposed by {p['proposed_by']}"
+                       f" [{p['status']}]; filed under: {', '.join(p['filed_under']) or '-'}")
+
+
+@proposals.command("confirm")
+@click.argument("proposal_id", type=int)
+@click.option("--result", "role", flag_value="result", help="file it as one of the results")
+@click.option("--record", "role", flag_value="record", help="file it as a record")
+@click.option("--by", "who", help="the clerk (default: SOHOA_ACTOR or the login name)")
+@pass_settings
+def proposals_confirm(settings: Settings, proposal_id: int, role: str | None,
+                      who: str | None) -> None:
+    """Make the proposed link, recorded as the clerk's."""
+    from pipeline.dossiers import actor
+    from pipeline.proposals import confirm
+
+    with runtime(settings) as rt:
+        ln = confirm(rt, proposal_id, by=who or actor(settings), channel="cli", role=role)
+    click.echo(f"{ln.document_id} filed under {ln.code} as {ln.result_code or ln.role}")
+
+
+@proposals.command("reject")
+@click.argument("proposal_id", type=int)
+@click.option("--by", "who", help="the clerk (default: SOHOA_ACTOR or the login name)")
+@pass_settings
+def proposals_reject(settings: Settings, proposal_id: int, who: str | None) -> None:
+    """Refuse the proposed link: nothing is filed."""
+    from pipeline.dossiers import actor
+    from pipeline.proposals import reject
+
+    with runtime(settings) as rt:
+        p = reject(rt, proposal_id, by=who or actor(settings), channel="cli")
+    click.echo(f"proposal {p.id} rejected: {p.document_id} not filed under {p.code}")
 
 
 @click.command()
@@ -117,10 +176,11 @@ def retrieve(settings: Settings, code: str, personal_id: str, output: Path,
              as_json: bool) -> None:
     """A citizen's certificates: dossier code + their 12-digit personal ID number → the
     dossier's results as searchable PDFs, each with its SHA-256 and verification code."""
+    from pipeline.dossiers import actor
     from pipeline.dossiers import retrieve as run_retrieve
 
-    with runtime(settings) as rt:
-        issued = run_retrieve(rt, code, personal_id, output)
+    with runtime(settings) as rt:  # found or not, audited as this staff member's look-up
+        issued = run_retrieve(rt, code, personal_id, output, who=actor(settings))
     for c in issued:
         if as_json:
             emit(c.to_dict())

@@ -3,7 +3,7 @@ codes, the people the records name, and the electronic copies issued from record
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from storage.catalogue.records import (
     CopyRecord,
@@ -25,7 +25,13 @@ from storage.catalogue.rows import (
     PersonRow,
     _now,
 )
+from storage.catalogue.safeguards import LinkProposal, LinkProposalRow, proposal
 from storage.errors import StorageError
+
+# The fields that name a party of a document by ID number: its subject, parents, spouses and
+# declarant (a citizen may receive the document when their ID number is one of these).
+PARTY_ID_FIELDS = ("personal_id", "father_personal_id", "mother_personal_id",
+                   "husband_personal_id", "wife_personal_id", "declarant_personal_id")
 
 
 class DossiersMixin:
@@ -49,7 +55,7 @@ class DossiersMixin:
                 if row else None
 
     def link(self, code: str, document_id: str, *, role: str, linked_by: str,
-             actor: str = "sohoa") -> DossierLink:
+             actor: str) -> DossierLink:
         """File a document under a dossier (the dossier must exist); a result gets the next
         number. Linking again changes nothing and returns the existing link."""
         with self._guard(), self._session() as s, s.begin():
@@ -100,6 +106,69 @@ class DossiersMixin:
                 q = q.where(LinkConflictRow.document_id == document_id)
             return [LinkConflict(r.document_id, tuple(r.codes or ()), r.reason, r.source, r.at,
                                  r.id) for r in s.scalars(q)]
+
+    # ------------------------------------------------------------------------- proposals
+    def add_proposal(self, p: LinkProposal) -> LinkProposal:
+        """Record a proposed link; the same one still pending is not repeated."""
+        with self._guard(), self._session() as s, s.begin():
+            row = s.scalars(select(LinkProposalRow).where(
+                LinkProposalRow.code == p.code, LinkProposalRow.document_id == p.document_id,
+                LinkProposalRow.status == "pending").limit(1)).first()
+            if row is None:
+                row = LinkProposalRow(code=p.code, document_id=p.document_id, role=p.role,
+                                      source=p.source, proposed_by=p.proposed_by,
+                                      reason=p.reason, status="pending", created_at=_now())
+                s.add(row)
+                s.flush()
+            return proposal(row)
+
+    def proposals(self, *, status: str | None = "pending",
+                  document_id: str | None = None) -> list[LinkProposal]:
+        with self._session() as s:
+            q = select(LinkProposalRow).order_by(LinkProposalRow.id)
+            if status is not None:
+                q = q.where(LinkProposalRow.status == status)
+            if document_id is not None:
+                q = q.where(LinkProposalRow.document_id == document_id)
+            return [proposal(r) for r in s.scalars(q)]
+
+    def get_proposal(self, proposal_id: int) -> LinkProposal | None:
+        with self._session() as s:
+            row = s.get(LinkProposalRow, proposal_id)
+            return proposal(row) if row else None
+
+    def decide_proposal(self, proposal_id: int, status: str, by: str) -> LinkProposal | None:
+        """Mark a pending proposal confirmed or rejected; None when it is not pending (two
+        clerks deciding at once: only one decides)."""
+        now = _now()
+        with self._guard(), self._session() as s, s.begin():
+            done = s.execute(update(LinkProposalRow).where(
+                LinkProposalRow.id == proposal_id, LinkProposalRow.status == "pending")
+                .values(status=status, decided_by=by, decided_at=now)).rowcount
+            row = s.get(LinkProposalRow, proposal_id, populate_existing=True)
+            return proposal(row) if done and row is not None else None
+
+    # -------------------------------------------------------------------------- citizens
+    def citizen_view(self, code: str) -> tuple[str | None, list[tuple[DossierLink, str, set]]]:
+        """What a citizen's request for a dossier's results is decided on, read with the
+        same queries whether the dossier exists or not: the applicant's ID number and, for
+        each result, (link, document status, the party ID numbers the document names)."""
+        with self._session() as s:
+            applicant = s.scalar(select(DossierRow.applicant_id).where(DossierRow.code == code))
+            links = list(s.scalars(select(DossierLinkRow).where(
+                DossierLinkRow.code == code, DossierLinkRow.role == "result")
+                .order_by(DossierLinkRow.result_number)))
+            docs = {i: (st, f) for i, st, f in s.execute(
+                select(DocumentRow.id, DocumentRow.status, DocumentRow.fields)
+                .where(DocumentRow.id.in_([ln.document_id for ln in links])))}
+        out = []
+        for ln in links:
+            status, fields = docs.get(ln.document_id, ("missing", {}))
+            parties = {v for k in PARTY_ID_FIELDS
+                       if isinstance(v := (fields or {}).get(k), str) and v}
+            out.append((DossierLink(**{n: getattr(ln, n) for n in _names(DossierLink)}),
+                        status, parties))
+        return applicant, out
 
     # ---------------------------------------------------------------------------- people
     def find_or_add_person(self, *, name: str, folded_name: str, personal_id: str | None,

@@ -128,10 +128,14 @@ def test_the_citizen_portal_is_rate_limited_per_address(app):
                       ).status_code == 404  # another address is not held up
 
 
-def test_openapi_describes_the_api(app):
-    spec = TestClient(app).get("/openapi.json").json()
+def test_openapi_describes_the_api_to_staff_only(app):
+    assert TestClient(app).get("/openapi.json").status_code == 401
+    assert TestClient(app).get("/docs", follow_redirects=False).status_code == 303
+    spec = client(app, "minh").get("/openapi.json").json()
     assert {"/api/search", "/api/documents/{doc_id}", "/api/citizen/retrieve",
-            "/api/audit"} <= set(spec["paths"])
+            "/api/audit", "/api/uploads"} <= set(spec["paths"])
+    upload = spec["paths"]["/api/uploads"]["post"]["requestBody"]["content"]
+    assert "multipart/form-data" in upload
 
 
 def test_archivists_upload_and_follow_progress_and_names_never_become_paths(app, home):
@@ -140,7 +144,7 @@ def test_archivists_upload_and_follow_progress_and_names_never_become_paths(app,
     from tests.conftest import BAD
 
     c = client(app, "minh")
-    csrf = re.search(r'const csrf = "([^"]+)"', c.get("/upload").text).group(1)
+    csrf = re.search(r'data-csrf="([^"]+)"', c.get("/upload").text).group(1)
     files = [("files", ("../../../etc/evil.jpg", (SCANS / "death-jpeg-skew-0.6.jpg")
                         .read_bytes())),
              ("files", ("truncated.jpg", (BAD / "truncated-transfer.jpg").read_bytes()))]

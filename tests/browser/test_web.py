@@ -4,10 +4,12 @@ to test-artifacts/screenshots/."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.api.archive import APPLICANT, CODE, PASSWORD, make_archive
 from tests.browser.conftest import screenshot
@@ -72,8 +74,9 @@ def test_an_archivist_uploads_and_watches_the_progress_and_the_rejections(page, 
     page.set_input_files("#files", [str(SCANS / "death-jpeg-skew-0.6.jpg"),
                                     str(BAD / "truncated-transfer.jpg")])
     page.click("#send")
-    page.wait_for_function("document.getElementById('status').textContent.startsWith('Xong')",
-                           timeout=300_000)  # a hung test stops; nothing asserts on time
+    # (expect, not wait_for_function: the page's CSP forbids the eval that polling a string uses)
+    expect(page.locator("#status")).to_have_text(re.compile(r"^Xong"),
+                                                 timeout=300_000)  # a hung test stops; no timing
     assert "truncated" in page.inner_text("#rejected")
     assert "done (1 trang)" in page.inner_text("#done")
     assert page.eval_on_selector("#bar", "b => b.value === b.max")
