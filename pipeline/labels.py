@@ -11,7 +11,15 @@ của", "Thời gian trả kết quả").
 Each wording is matched on folded words (marks removed, đ→d, punctuation ignored), so "Họ,
 chữ đệm, tên" and "HO CHU DEM TEN" are one label. A wording written with a final ":" here
 counts only when the page prints a colon (or an OCR slip of it) after it: short or common
-words ("Số", "Tên", "Vợ", "Thủ tục") are labels only then.
+words ("Số", "Tên", "Vợ", "Thủ tục") are labels only then. A wording written with a leading
+"^" counts only where it opens its row: "Số thứ tự" numbers a register entry there, but not
+in "Vào Sổ theo dõi hồ sơ, Quyển số: 02, Số thứ tự: 107" at the foot of a receipt.
+
+Some fields are printed without a label, and are read from the lexicon's other lists:
+the issuing authority from a heading that names a People's Committee or a police office
+("ỦY BAN NHÂN DÂN" over "PHƯỜNG KIM LIÊN", "UBND QUẬN CẦU GIẤY", "Công an quận Ba Đình";
+before 1976 in the North "Ủy ban hành chính"), and the procedure an application is for from
+its title ("TỜ KHAI ĐĂNG KÝ KHAI SINH").
 
 A field ``name:<role>`` opens a person; ``role:<attribute>`` belongs to the person last
 opened; other fields belong to the document or register entry.
@@ -38,6 +46,7 @@ class Label:
     field: str
     kind: str  # how the value is read: name, date, year, sex, id, code, number, place, text
     colon: bool  # counts only when a colon follows it
+    start: bool = False  # counts only where it opens its row
 
 
 # The ways a person's name is asked for: a stem, then who it is.
@@ -51,7 +60,7 @@ NAME_ROLES: dict[str, list[str]] = {
     "wife": ["vợ", "người vợ", "bên nữ"],
     "declarant": ["người đi khai sinh", "người đi khai tử", "người đi đăng ký",
                   "người đi đăng ký khai sinh", "người đi đăng ký khai tử", "người khai"],
-    "applicant": ["người yêu cầu", "người nộp hồ sơ", "người đề nghị"],
+    "applicant": ["người yêu cầu", "người nộp hồ sơ", "người nộp", "người đề nghị"],
     "head": ["chủ hộ"],
 }
 # Names asked for without a stem.
@@ -63,7 +72,8 @@ NAME_ALONE: dict[str, list[str]] = {
     "wife": ["Vợ:"],
     "declarant": ["Người đi khai sinh:", "Người đi khai tử:", "Người đi đăng ký:"],
     "applicant": ["Ông/Bà", "Ông (bà)", "Người yêu cầu:", "Người nộp hồ sơ:", "Người nộp:",
-                  "Tiếp nhận hồ sơ của", "Tên tổ chức, cá nhân nộp hồ sơ"],
+                  "Tiếp nhận hồ sơ của", "Tên tổ chức, cá nhân nộp hồ sơ", "Chủ hồ sơ:",
+                  "Tên người nộp:"],
     "head": ["Chủ hộ:"],
 }
 # Attributes of the person last named.
@@ -72,7 +82,12 @@ ATTRIBUTES: dict[str, tuple[str, list[str]]] = {
                                "Ngày/tháng/năm sinh"]),
     "birth_year": ("year", ["Năm sinh", "Sinh năm"]),
     "age": ("text", ["Tuổi:"]),
-    "sex": ("sex", ["Giới tính", "Nam hay nữ"]),
+    "sex": ("sex", ["Giới tính", "Nam hay nữ", "Trai hay gái"]),
+    # the household book's "Họ và tên gọi khác (nếu có)": another name, not another person
+    "other_name": ("name", ["Họ và tên gọi khác", "Họ tên gọi khác", "Tên gọi khác"]),
+    "religion": ("text", ["Tôn giáo"]),
+    "occupation": ("text", ["Nghề nghiệp", "Nghề nghiệp, nơi làm việc"]),
+    "marital_status": ("text", ["Tình trạng hôn nhân"]),
     "ethnicity": ("text", ["Dân tộc"]),
     "nationality": ("text", ["Quốc tịch"]),
     "personal_id": ("id", [
@@ -88,32 +103,44 @@ ATTRIBUTES: dict[str, tuple[str, list[str]]] = {
     "residence": ("place", [
         "Nơi cư trú", "Nơi cư trú cuối cùng", "Nơi thường trú", "Nơi thường trú cuối cùng",
         "Nơi thường trú/tạm trú", "Nơi tạm trú", "Hộ khẩu thường trú", "Chỗ ở hiện nay",
-        "Nơi ở hiện nay", "Địa chỉ", "Địa chỉ thường trú", "Trú tại"]),
+        "Nơi ở hiện nay", "Địa chỉ", "Địa chỉ thường trú", "Trú tại", "Trú quán"]),
+    # the household book's earlier address, not the residence
+    "previous_residence": ("place", ["Nơi thường trú trước khi chuyển đến"]),
 }
 # Fields of the document or of a register entry.
 DOCUMENT: dict[str, tuple[str, list[str]]] = {
     "date_of_death": ("date", ["Đã chết vào lúc", "Chết vào lúc", "Đã chết vào hồi",
                                "Đã chết ngày", "Chết ngày", "Ngày chết",
                                "Ngày, tháng, năm chết", "Ngày, giờ chết", "Thời gian chết",
-                               "Ngày mất"]),
+                               "Ngày mất", "Chết lúc", "Đã chết lúc"]),
     "place_of_death": ("place", ["Nơi chết", "Nơi mất", "Chết tại"]),
     "cause_of_death": ("text", ["Nguyên nhân chết", "Nguyên nhân:"]),
-    "registration_number": ("number", ["Số:", "Số đăng ký", "Số ĐK", "S6:", "S0:"]),
+    "registration_number": ("number", ["Số:", "Số đăng ký", "Số ĐK", "S6:", "S0:",
+                                       "^Số thứ tự", "^Số TT", "^STT"]),
     "book_number": ("number", ["Quyển số", "Quyển:"]),
     "registration_date": ("date", [
         "Ngày, tháng, năm đăng ký", "Ngày đăng ký", "Đăng ký ngày", "Ngày ĐK",
         "Ngày đăng ký khai sinh", "Ngày đăng ký khai tử", "Ngày đăng ký kết hôn"]),
     "issuing_authority": ("place", [
         "Nơi đăng ký", "Nơi đăng ký khai sinh", "Nơi đăng ký khai tử",
-        "Nơi đăng ký kết hôn", "Cơ quan đăng ký", "Cơ quan đăng ký hộ tịch"]),
+        "Nơi đăng ký kết hôn", "Cơ quan đăng ký", "Cơ quan đăng ký hộ tịch",
+        "Đã đăng ký kết hôn tại", "Đăng ký kết hôn tại", "Đã đăng ký khai sinh tại",
+        "Đăng ký khai sinh tại", "Đã đăng ký khai tử tại", "Đăng ký khai tử tại",
+        "Đã đăng ký tại", "Đăng ký tại"]),
     "dossier_code": ("code", ["Mã hồ sơ", "Mã số hồ sơ", "Số hồ sơ", "Mã HS:",
                               "Mã biên nhận", "Số biên nhận", "Mã tra cứu hồ sơ"]),
     "procedure": ("text", ["Nội dung yêu cầu giải quyết", "Nội dung yêu cầu",
-                           "Tên thủ tục hành chính", "Tên thủ tục", "Thủ tục:"]),
+                           "Tên thủ tục hành chính", "Tên thủ tục", "Thủ tục:",
+                           "Thủ tục hành chính:"]),
     "received_date": ("date", ["Thời gian nhận hồ sơ", "Ngày nhận hồ sơ", "Ngày tiếp nhận",
-                               "Thời gian tiếp nhận", "Ngày nhận:"]),
+                               "Thời gian tiếp nhận", "Ngày nhận:", "Ngày tiếp nhận hồ sơ",
+                               "Ngày nộp hồ sơ"]),
     "due_date": ("date", ["Thời gian trả kết quả", "Thời gian trả kết quả giải quyết hồ sơ",
-                          "Ngày hẹn trả kết quả", "Ngày hẹn trả", "Hẹn trả kết quả"]),
+                          "Ngày hẹn trả kết quả", "Ngày hẹn trả", "Hẹn trả kết quả",
+                          "Ngày trả kết quả"]),
+    # the place-and-date line of an application ("Làm tại: Phúc Đồng, ngày 24 tháng 7 năm
+    # 2018"); unlabelled ones ("Phường X, ngày …") are read in pipeline.fields
+    "signed_date": ("date", ["Làm tại"]),
 }
 # Column heads of two-column forms (the old marriage certificate): a row of these alone
 # says which person each column holds.
@@ -121,13 +148,19 @@ COLUMN_HEADS: dict[str, list[str]] = {
     "husband": ["Bên nam", "Chồng", "Người chồng"],
     "wife": ["Bên nữ", "Vợ", "Người vợ"],
 }
+# The head of the row-label column, before the persons' heads ("Thông tin | Bên nữ | Bên nam"
+# on the marriage declaration of Circular 04/2020).
+ROW_LABEL_HEADS = ["Thông tin", "Nội dung"]
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple("".join(c if c.isalnum() else " " for c in fold(text)).split())
 
 
 def _label(wording: str, field: str, kind: str) -> Label:
     text = unicodedata.normalize("NFC", wording.strip())
-    colon = text.endswith(":")
-    words = tuple("".join(c if c.isalnum() else " " for c in fold(text)).split())
-    return Label(words, field, kind, colon)
+    start = text.startswith("^")
+    text = text.lstrip("^")
+    return Label(_words(text), field, kind, text.endswith(":"), start)
 
 
 def build() -> list[Label]:
@@ -159,13 +192,23 @@ def column_heads() -> list[tuple[tuple[str, ...], str]]:
                   key=lambda t: -len(t[0]))
 
 
+def phrases(wordings: list[str]) -> list[tuple[tuple[str, ...], str]]:
+    """(folded words, wording) longest first."""
+    out = {_words(w): unicodedata.normalize("NFC", w) for w in wordings}
+    return sorted(out.items(), key=lambda t: -len(t[0]))
+
+
 LABELS = build()
 HEADS = column_heads()
+ROW_HEADS = phrases(ROW_LABEL_HEADS)
 # Every folded word used in a label: the words a label's unlisted tail is made of.
 VOCABULARY = frozenset(w for lbl in LABELS for w in lbl.words)
 
 
 # ------------------------------------------------------------------------------ finding labels
+
+COLONS = frozenset(":;：ː")
+
 
 @dataclass(frozen=True, slots=True)
 class Token:
@@ -201,7 +244,8 @@ class Row:
         return self.text[self.tokens[k].span[1]:end]
 
     def colon_after(self, k: int) -> bool:
-        return ":" in self.after(k)
+        """Whether a colon (or OCR's ";" or "ː" for one) follows token ``k``."""
+        return any(c in COLONS for c in self.after(k))
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,34 +258,42 @@ class Hit:
     quality: float
 
 
-def _match(row: Row, at: int) -> tuple[Label, int] | None:
-    """The longest label starting at token ``at`` and its edit distance. Token by token: a
-    two-letter word (vợ, mẹ) and a label's last three-letter word must be exact, or "tên VŨ"
-    would read as "tên vợ"; other words may have one OCR slip; two slips in all at most. A
-    label never runs across a colon: "tên: VÕ …" is not "tên vợ"."""
+def _match(row: Row, at: int) -> tuple[Label, int, int] | None:
+    """The longest label starting at token ``at``, its edit distance and the tokens it
+    takes. Token by token: a two-letter word (vợ, mẹ) and a label's last three-letter word
+    must be exact, or "tên VŨ" would read as "tên vợ"; other words may have one OCR slip;
+    two slips in all at most. Two words OCR ran together ("Dântộc") count as one slip, once
+    a label. A label never runs across a colon: "tên: VÕ …" is not "tên vợ"."""
     tokens = row.tokens
     for label in _starting(tokens[at].folded):
         n = len(label.words)
-        if at + n > len(tokens):
-            continue
-        dist = 0
-        for j, want in enumerate(label.words):
-            d = Levenshtein.distance(tokens[at + j].folded, want, score_cutoff=2)
+        dist, j, t, merged = 0, 0, at, False
+        while j < n and t < len(tokens):
+            want, got = label.words[j], tokens[t].folded
+            d = Levenshtein.distance(got, want, score_cutoff=2)
             exact = len(want) <= 2 or (len(want) == 3 and j == n - 1)
-            if d > (0 if exact else 1) or (j < n - 1 and row.colon_after(at + j)):
+            if d > (0 if exact else 1) and not merged and j + 1 < n \
+                    and got == want + label.words[j + 1]:
+                d, j, merged = 1, j + 1, True  # "dantoc": "dân tộc" run together
+            elif d > (0 if exact else 1):
+                break
+            if j < n - 1 and row.colon_after(t):
                 break
             dist += d
-        else:
-            if dist <= (1 if n <= 3 else 2):
-                return label, dist
+            j += 1
+            t += 1
+        if j == n and dist <= (1 if n <= 3 else 2):
+            return label, dist, t - at
     return None
 
 
 @lru_cache(maxsize=8192)
 def _starting(first: str) -> tuple[Label, ...]:
-    """The labels whose first word is ``first`` give or take one slip, longest first."""
+    """The labels whose first word is ``first`` give or take one slip (or whose first two
+    words OCR ran together into ``first``), longest first."""
     return tuple(lbl for lbl in LABELS if Levenshtein.distance(
-        first, lbl.words[0], score_cutoff=2) <= (0 if len(lbl.words[0]) <= 2 else 1))
+        first, lbl.words[0], score_cutoff=2) <= (0 if len(lbl.words[0]) <= 2 else 1)
+        or len(lbl.words) > 1 and first == lbl.words[0] + lbl.words[1])
 
 
 def _tail(row: Row, start: int, stop: int) -> int:
@@ -262,8 +314,7 @@ def _tail(row: Row, start: int, stop: int) -> int:
 def _sure(row: Row, k: int) -> bool:
     """Whether an exact label that could stand starts at token ``k`` ("cuối" is not "Tuổi:")."""
     m = _match(row, k)
-    return bool(m) and m[1] == 0 and (not m[0].colon
-                                      or row.colon_after(k + len(m[0].words) - 1))
+    return bool(m) and m[1] == 0 and (not m[0].colon or row.colon_after(k + m[2] - 1))
 
 
 def _opens(row: Row, k: int) -> bool:
@@ -289,13 +340,15 @@ def find_labels(row: Row) -> list[Hit]:
         if m is None:
             i += 1
             continue
-        label, dist = m
-        used = len(label.words)
+        label, dist, used = m
         colon = row.colon_after(i + used - 1)
         first = not found and (i == 0 or i <= 2 and all(len(t.folded) <= 2
                                                           for t in row.tokens[:i]))
+        if label.start and not first:
+            i += 1
+            continue
         if not colon and (label.colon or not first and (dist or not _opens(row, i)) or any(
-                (later := _match(row, j)) and row.colon_after(j + len(later[0].words) - 1)
+                (later := _match(row, j)) and row.colon_after(j + later[2] - 1)
                 for j in range(i + 1, i + used))):
             i += 1
             continue
@@ -307,9 +360,27 @@ def find_labels(row: Row) -> list[Hit]:
     return found
 
 
+def phrase_at(row: Row, at: int, phrases: list[tuple[tuple[str, ...], str]],
+              *, slips: bool = True) -> tuple[int, str] | None:
+    """(tokens used, wording) of the longest phrase starting at token ``at``: folded words
+    equal, or with one OCR slip in a word of four letters or more."""
+    for words, wording in phrases:
+        n = len(words)
+        if at + n <= len(row.tokens) and all(
+                row.tokens[at + j].folded == w or slips and len(w) >= 4 and Levenshtein.distance(
+                    row.tokens[at + j].folded, w, score_cutoff=1) <= 1
+                for j, w in enumerate(words)):
+            return n, wording
+    return None
+
+
 def find_heads(row: Row) -> list[tuple[float, str]] | None:
-    """A row of column heads alone ("Bên nữ   Bên nam"): each column's centre x and role."""
+    """A row of column heads alone ("Bên nữ   Bên nam"), after the head of the row-label
+    column at most ("Thông tin   Bên nữ   Bên nam"): each column's centre x and role."""
     out, i = [], 0
+    lead = phrase_at(row, 0, ROW_HEADS, slips=False)
+    if lead:
+        i = lead[0]
     while i < len(row.tokens):
         for words, role in HEADS:
             if tuple(t.folded for t in row.tokens[i:i + len(words)]) == words:
