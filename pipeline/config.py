@@ -71,6 +71,8 @@ class Settings(BaseSettings):
                                        "(from any address) in citizen_window seconds")
     citizen_window: float = Field(600.0, description="seconds over which citizen look-ups "
                                   "are counted")
+    verify_attempts: int = Field(30, description="copy verifications an address may ask for "
+                                 "in citizen_window seconds")
 
     @field_validator("trusted_proxies")
     @classmethod

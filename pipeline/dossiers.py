@@ -388,7 +388,16 @@ def retrieve(rt: Runtime, code: str, personal_id: str, out_dir: Path, *,
 
 def verify_copy(rt: Runtime, path: Path, verification_code: str | None = None) -> dict:
     """Whether a file is a copy sohoa issued, unchanged (by its SHA-256)."""
-    sha = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return verify_digest(rt, digest.hexdigest(), verification_code)
+
+
+def verify_digest(rt: Runtime, sha: str, verification_code: str | None = None) -> dict:
+    """Whether a file of this SHA-256 is a copy sohoa issued (``verification_code``: that
+    copy)."""
     copies = rt.catalogue.copies_by_sha(sha)
     if verification_code:
         copies = [c for c in copies if c.verification_code == verification_code.upper()]

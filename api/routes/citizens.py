@@ -7,18 +7,20 @@ a file is an unchanged copy issued here."""
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from api.deps import MAX_UPLOAD, PUBLIC, TEMPLATES, runtime
+from api.deps import PUBLIC, TEMPLATES, runtime
+from api.guard import MemorySink, Sink, read_multipart
 from api.routes.auth import address
 from pipeline import throttle
 from pipeline.accounts import vi_wait
-from pipeline.dossiers import NOT_FOUND, audit, retrieve, valid_code, verify_copy
-from pipeline.errors import NotFound
+from pipeline.dossiers import NOT_FOUND, audit, retrieve, valid_code, verify_digest
+from pipeline.errors import BadInput, NotFound
 from pipeline.runtime import Runtime
 
 router = APIRouter()
@@ -55,15 +57,66 @@ def issue_copies(rt: Runtime, code: str, personal_id: str, channel: str,
         return out
 
 
-async def check_upload(rt: Runtime, file: UploadFile, code: str) -> dict:
-    """verify_copy on an uploaded file (200 MB at most)."""
-    data = await file.read(MAX_UPLOAD + 1)
-    if len(data) > MAX_UPLOAD:
-        raise HTTPException(413, "the file is too large")
-    with tempfile.NamedTemporaryFile(suffix=".pdf") as f:
-        f.write(data)
-        f.flush()
-        return verify_copy(rt, Path(f.name), code or None)
+COPY_LIMIT = 20 * 1024 * 1024  # an issued copy is a few pages: 20 MB is plenty
+VERIFY_BODY = {"requestBody": {"required": True, "content": {"multipart/form-data": {
+    "schema": {"type": "object", "required": ["file"], "properties": {
+        "file": {"type": "string", "format": "binary", "description": "the copy (PDF)"},
+        "code": {"type": "string", "maxLength": 40,
+                 "description": "the verification code printed with the copy (optional)"}},
+    }}}}}
+
+
+class _Hashing(Sink):
+    """The file part, hashed as it streams in (nothing is kept)."""
+
+    def __init__(self, cap: int) -> None:
+        super().__init__(cap)
+        self.digest = hashlib.sha256()
+
+    def take(self, data: bytes) -> None:
+        self.digest.update(data)
+
+
+async def check_upload(request: Request, rt: Runtime, channel: str) -> dict:
+    """verify_digest on a file streamed in and hashed as it comes (20 MB at most), limited
+    per address; audited, with the answer."""
+    client = address(request)
+    wait = throttle.limit(rt, f"verify-addr:{client[:64]}", count=rt.settings.verify_attempts,
+                          window=rt.settings.citizen_window)
+    if wait:
+        raise Limited(wait)
+    parts: dict[str, Sink] = {}
+
+    def open_part(name: str, filename: str | None) -> Sink | None:
+        if name == "file" and filename is not None and "file" not in parts:
+            parts["file"] = _Hashing(COPY_LIMIT)
+        elif name == "code" and filename is None and "code" not in parts:
+            parts["code"] = MemorySink(200)
+        else:
+            return None
+        return parts[name]
+
+    await read_multipart(request, open_part, max_parts=10)
+    if "file" not in parts:
+        raise BadInput("Chưa có tệp nào được gửi lên.", code="no_file")
+    code = bytes(parts["code"].data).decode("utf-8", "replace").strip() if "code" in parts \
+        else ""
+    result = verify_digest(rt, parts["file"].digest.hexdigest(), code[:40] or None)
+    audit(rt, "copy_verified", result["sha256"], channel=channel, who="anyone",
+          valid=result["valid"], verification_code=result.get("verification_code"),
+          address=client)
+    return result
+
+
+class Limited(Exception):
+    def __init__(self, wait: int) -> None:
+        self.wait = wait
+
+
+def too_many(wait: int) -> JSONResponse:
+    return JSONResponse({"error": {"code": "rate_limited", "message": "Quá nhiều lần "
+                                   f"tra cứu. Vui lòng thử lại sau {vi_wait(wait)}."}},
+                        status_code=429, headers={"Retry-After": str(wait)})
 
 
 # ---------------------------------------------------------------------- retrieval
@@ -99,9 +152,7 @@ def api_citizen(request: Request, code: str = Form("", max_length=100),
     code."""
     client = address(request)
     if wait := held_back(rt, client, code, "citizen-api"):
-        return JSONResponse({"error": {"code": "rate_limited", "message": "Quá nhiều lần "
-                                       f"tra cứu. Vui lòng thử lại sau {vi_wait(wait)}."}},
-                            status_code=429, headers={"Retry-After": str(wait)})
+        return too_many(wait)
     try:
         return issue_copies(rt, code, personal_id, "citizen-api", client)
     except NotFound:
@@ -110,11 +161,14 @@ def api_citizen(request: Request, code: str = Form("", max_length=100),
 
 
 @router.get("/citizen/copies/{vcode}.pdf", tags=["citizens"], dependencies=PUBLIC)
-def citizen_copy(vcode: str, rt: Runtime = Depends(runtime)):
-    """An issued copy, by the verification code given with it."""
-    copy = rt.catalogue.copy_by_code(vcode.upper())
+def citizen_copy(vcode: str, request: Request, rt: Runtime = Depends(runtime)):
+    """An issued copy, by the verification code given with it (audited)."""
+    copy = rt.catalogue.copy_by_code(vcode.upper()[:40])
     if copy is None or not rt.store.exists(f"copies/{copy.verification_code}.pdf"):
         raise HTTPException(404, NOT_FOUND)
+    audit(rt, "copy_downloaded", copy.document_id, channel="citizen", who="citizen",
+          verification_code=copy.verification_code, result=copy.result_code,
+          address=address(request))
     return Response(rt.store.get(f"copies/{copy.verification_code}.pdf"),
                     media_type="application/pdf", headers={
                         "Content-Disposition":
@@ -122,11 +176,16 @@ def citizen_copy(vcode: str, rt: Runtime = Depends(runtime)):
 
 
 # -------------------------------------------------------------------- verification
-@router.post("/api/verify-copy", tags=["citizens"], dependencies=PUBLIC)
-async def api_verify_copy(file: UploadFile, code: str = Form(""),
-                          rt: Runtime = Depends(runtime)):
-    """Whether an uploaded file is an unchanged copy issued by this archive."""
-    return await check_upload(rt, file, code)
+@router.post("/api/verify-copy", tags=["citizens"], dependencies=PUBLIC,
+             openapi_extra=VERIFY_BODY)
+async def api_verify_copy(request: Request, rt: Runtime = Depends(runtime)):
+    """Whether an uploaded file is an unchanged copy issued by this archive (``file``, and
+    optionally the ``code`` printed with it, as ``multipart/form-data``; 20 MB at most;
+    limited per address)."""
+    try:
+        return await check_upload(request, rt, "api")
+    except Limited as exc:
+        return too_many(exc.wait)
 
 
 @router.get("/verify", response_class=HTMLResponse, include_in_schema=False,
@@ -137,7 +196,11 @@ def verify_form(request: Request):
 
 @router.post("/verify", response_class=HTMLResponse, include_in_schema=False,
              dependencies=PUBLIC)
-async def verify_page(request: Request, file: UploadFile, code: str = Form(""),
-                      rt: Runtime = Depends(runtime)):
-    result = await check_upload(rt, file, code)
+async def verify_page(request: Request, rt: Runtime = Depends(runtime)):
+    try:
+        result = await check_upload(request, rt, "web")
+    except Limited as exc:
+        return TEMPLATES.TemplateResponse(request, "verify.html", {
+            "result": None, "message": f"Quá nhiều lần kiểm tra. Vui lòng thử lại sau "
+            f"{vi_wait(exc.wait)}."}, status_code=429, headers={"Retry-After": str(exc.wait)})
     return TEMPLATES.TemplateResponse(request, "verify.html", {"result": result})

@@ -247,3 +247,26 @@ def test_copies_are_verified_through_the_api(app):
     good = c.post("/api/verify-copy", files={"file": ("c.pdf", pdf)}).json()
     assert good["valid"] and good["verification_code"] == ok[0]["verification_code"]
     assert not c.post("/api/verify-copy", files={"file": ("c.pdf", pdf[:-3])}).json()["valid"]
+    admin = client(app, "hoa")
+    checks = [e for e in admin.get("/api/audit", params={"actor": "anyone"}).json()
+              if e["action"] == "copy_verified"]
+    assert [e["detail"]["valid"] for e in checks[:2]] == [False, True]  # newest first
+    assert checks[1]["target"] == good["sha256"] and checks[1]["detail"]["address"] == "10.0.0.9"
+    downloads = [e for e in admin.get("/api/audit", params={"actor": "citizen"}).json()
+                 if e["action"] == "copy_downloaded"]
+    assert downloads and downloads[0]["detail"]["verification_code"] == \
+        ok[0]["verification_code"]
+
+
+def test_copy_verification_is_streamed_capped_and_limited_per_address(app):
+    c = TestClient(app, client=("10.0.0.77", 5000))
+    big = c.post("/api/verify-copy", files={"file": ("c.pdf", b"\0" * (21 * 1024 * 1024))})
+    assert big.status_code == 413 and big.json()["error"]["code"] == "too_large"
+    assert c.post("/api/verify-copy", files={"code": (None, "X")}).json()["error"][
+        "code"] == "no_file"
+    limit = app.state.settings.verify_attempts
+    answers = [c.post("/api/verify-copy", files={"file": ("c.pdf", b"%PDF-1.4 x")}).status_code
+               for _ in range(limit + 1)]
+    assert answers.count(200) <= limit and answers[-1] == 429
+    other = TestClient(app, client=("10.0.0.78", 5000))  # another address is not held back
+    assert other.post("/api/verify-copy", files={"file": ("c.pdf", b"x")}).status_code == 200
