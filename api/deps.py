@@ -22,10 +22,12 @@ from urllib.parse import quote
 from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 
+from api import i18n
 from pipeline.accounts import COOKIE, token_hash
 from pipeline.runtime import Runtime
 
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+i18n.install(TEMPLATES.env)  # vi_type, vi_field, vi_date…: the Vietnamese of every vocabulary
 # HTTP status by the CLI's exit status: usage and bad input 400, not found 404, a backend
 # unavailable 503, anything else (configuration, dependencies, bugs) 500.
 STATUS = {2: 400, 65: 400, 3: 404, 6: 503}
