@@ -1,7 +1,9 @@
 """What the search index holds for a document, and keeping it equal to the catalogue.
 
 ``index_pages`` is the one place a catalogue document (with clerks' corrections laid over it)
-becomes index pages: used at ingest, after a correction, and by ``sohoa reindex``.
+becomes index pages: used at ingest, after a correction, and by ``sohoa reindex``. The names
+its fields give (``name``, ``subject_name``, every ``*_name``, the entries') go to the pages
+that hold them, and rank those pages first for a search of the name.
 ``compare`` walks the catalogue and the index in order, in constant memory, and reports
 every page that is in one and not the other.
 """
@@ -14,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from pipeline.runtime import Runtime
+from search.folding import folded_tokens
 from search.index import IndexedPage
 from storage.catalogue import CorrectionRecord, DocumentRecord
 
@@ -49,17 +52,49 @@ def personal_ids(fields: dict) -> tuple[str, ...]:
     return tuple(dict.fromkeys(ids))
 
 
+def is_name(key: str) -> bool:
+    """A field holding a person's name: ``name``, ``subject_name``, ``mother_name``…"""
+    return key == "name" or key.endswith("_name")
+
+
+def person_names(fields: dict) -> tuple[str, ...]:
+    """The people a document's fields name, its register entries' included, once each."""
+    found = [v for k, v in fields.items() if is_name(k) and isinstance(v, str)]
+    for e in fields.get("entries") or []:
+        if isinstance(e, dict):
+            found += [v for k, v in e.items() if is_name(k) and isinstance(v, str)]
+    return tuple(dict.fromkeys(" ".join(v.split()) for v in found if v.strip()))
+
+
+def page_names(names: tuple[str, ...], texts: list[str]) -> list[tuple[str, ...]]:
+    """Each page's share of the names: a name goes to the pages whose text holds it (folded,
+    word for word), or to the first page when none does (a name a clerk corrected), so a
+    register's page ranks for its own entries, not for every entry of the book."""
+    if len(texts) <= 1:
+        return [names] * len(texts)
+    pages = [f" {' '.join(folded_tokens(t))} " for t in texts]
+    shares: list[list[str]] = [[] for _ in texts]
+    for name in names:
+        key = f" {' '.join(folded_tokens(name))} "
+        holders = [i for i, page in enumerate(pages) if key in page] or [0]
+        for i in holders:
+            shares[i].append(name)
+    return [tuple(share) for share in shares]
+
+
 def index_pages(doc_id: str, doc_type: str, fields: dict, dossier_code: str | None,
                 created_at: dt.datetime | None, pages: Iterable) -> list[IndexedPage]:
     """A document's pages (anything with ``number`` and ``text``) as the index holds them;
     ``fields`` are plain values, corrections laid over."""
     fields = fields or {}
+    pages = list(pages)
     authority = fields.get("issuing_authority")
     scanned = created_at.date().isoformat() if created_at else None
+    names = page_names(person_names(fields), [p.text for p in pages])
     return [IndexedPage(doc_id, p.number, p.text, doc_type, dossier_code,
                         personal_ids(fields), event_date(doc_type, fields), scanned,
-                        authority if isinstance(authority, str) else None)
-            for p in pages]
+                        authority if isinstance(authority, str) else None, names[i])
+            for i, p in enumerate(pages)]
 
 
 def record_pages(doc: DocumentRecord) -> list[IndexedPage]:
@@ -78,6 +113,14 @@ def effective(doc: DocumentRecord, corrections: list[CorrectionRecord]) -> Docum
     for c in corrections:
         if c.field == "type":
             doc_type = c.new_value
+        elif c.field.startswith("entries."):  # "entries.3.subject_name": one entry's field
+            _, index, attr = c.field.split(".", 2)
+            entries = [dict(e) for e in fields.get("entries") or []]
+            if int(index) == len(entries):  # an entry the machine did not find
+                entries.append({})
+            if int(index) < len(entries):
+                entries[int(index)][attr] = c.new_value
+            fields["entries"] = entries
         else:
             fields[c.field] = c.new_value
     return dataclasses.replace(doc, type=doc_type, fields=fields,

@@ -7,7 +7,9 @@ an interrupted rebuild resumes into the same new index.
 
 The text is indexed twice: ``text`` with the ``vi_exact`` analyser (lower case, marks kept)
 and ``text.folded`` with ``vi_folded`` (ICU is not assumed: ``asciifolding`` removes the
-marks and maps đ to d). ``codes`` holds numbers, IDs and dossier codes normalised to letters
+marks and maps đ to d). ``names`` holds the people the page names, analysed the same two
+ways; each level of a names match adds a constant far above any text score, so pages whose
+names match rank first. ``codes`` holds numbers, IDs and dossier codes normalised to letters
 and digits. Queries follow the semantics in ``search/index.py``.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import logging
 from collections.abc import Iterable, Iterator
 
 from search.folding import nfc
@@ -34,6 +37,8 @@ from search.index import (
     parse_query,
 )
 
+log = logging.getLogger(__name__)
+
 SETTINGS = {
     "number_of_shards": 1,
     "analysis": {"analyzer": {
@@ -42,8 +47,13 @@ SETTINGS = {
                       "filter": ["lowercase", "asciifolding"]},
     }},
 }
+SCHEMA_VERSION = 2  # 2: names. An index of an older version gains the field (empty) at start;
+# ``sohoa reindex`` fills it.
+TEXT = {"type": "text", "analyzer": "vi_exact",
+        "fields": {"folded": {"type": "text", "analyzer": "vi_folded"}}}
 MAPPINGS = {
     "dynamic": "strict",
+    "_meta": {"schema": SCHEMA_VERSION},
     "properties": {
         "document_id": {"type": "keyword"},
         "page": {"type": "integer"},
@@ -55,11 +65,14 @@ MAPPINGS = {
         "scanned_at": {"type": "date", "format": "strict_date"},
         "authority": {"type": "keyword"},
         "codes": {"type": "keyword"},
-        "text": {"type": "text", "analyzer": "vi_exact",
-                 "fields": {"folded": {"type": "text", "analyzer": "vi_folded"}}},
+        "text": TEXT,
+        "names": TEXT,
     },
 }
 EXACT_BOOST = 3.0
+# Each level of a names match (the words apart, as a folded phrase, as an exact phrase) adds
+# this much: more than any text match scores, so names rank first, level by level.
+NAME_BOOST = 100_000.0
 HIGHLIGHT = {"pre_tags": ["<mark>"], "post_tags": ["</mark>"], "fragment_size": 180,
              "number_of_fragments": 1, "no_match_size": 180}
 
@@ -97,6 +110,14 @@ class ElasticIndex:
             self.es.indices.create(index=first)
             self.es.indices.update_aliases(actions=[{"add": {"index": first,
                                                               "alias": self.alias}}])
+            return
+        live = self._live()
+        meta = self.es.indices.get_mapping(index=live)[live]["mappings"].get("_meta") or {}
+        if int(meta.get("schema", 1)) < SCHEMA_VERSION:
+            self.es.indices.put_mapping(index=live, meta={"schema": SCHEMA_VERSION},
+                                        properties={"names": TEXT})
+            log.warning("the search index %s was written by an older sohoa: it ranks no "
+                        "names until `sohoa reindex` rebuilds it", live)
 
     @staticmethod
     def _stamp() -> str:
@@ -113,7 +134,7 @@ class ElasticIndex:
                 "dossier_code": p.dossier_code, "personal_ids": list(p.personal_ids),
                 "event_date": p.event_date, "event_year": p.event_year,
                 "scanned_at": p.scanned_at, "authority": p.authority, "codes": codes(text),
-                "text": text}
+                "text": text, "names": [nfc(n) for n in p.names]}
 
     def _bulk(self, index: str, pages: Iterable[IndexedPage], *, refresh: bool,
               batch: int = 500) -> int:
@@ -224,7 +245,21 @@ class ElasticIndex:
             if bounds:
                 filters.append({"range": {field: bounds}})
         return {"bool": {"must": must or [{"match_all": {}}], "filter": filters,
-                         "should": should}}
+                         "should": should + self._names(parsed.phrases)}}
+
+    @staticmethod
+    def _names(phrases: list[list[str]]) -> list[dict]:
+        """The names tiers as constant scores: the words apart (when there are several
+        phrases) and as one folded phrase and as one exact phrase; never one edit away."""
+        tokens = " ".join(t for phrase in phrases for t in phrase)
+        if not tokens:
+            return []
+        levels = [{"match_phrase": {"names": tokens}},
+                  {"match_phrase": {"names.folded": tokens}}]
+        if len(phrases) > 1:
+            levels.append({"bool": {"must": [{"match_phrase": {"names.folded": " ".join(p)}}
+                                             for p in phrases]}})
+        return [{"constant_score": {"filter": level, "boost": NAME_BOOST}} for level in levels]
 
     def search(self, query: SearchQuery | str, *, type: str | None = None,
                limit: int = 10) -> SearchResult:

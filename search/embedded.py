@@ -3,15 +3,17 @@
 Each page is one contentless FTS5 row with three columns: ``exact`` (NFC text; the tokenizer
 lower-cases, marks kept), ``folded`` (marks removed, đ→d) and ``codes`` (numbers, IDs and
 dossier codes normalised to letters and digits); the text itself is kept once, in
-``page_meta``. Rowids are laid out as ``type << 40 | decade << 32 | sequence``, so the counts
-per type and decade are read off the matched rowids with no table lookup, and a type filter
-is a rowid range FTS5 serves itself.
+``page_meta``. The people a page names are a row of ``name_fts`` under the same rowid.
+Rowids are laid out as ``type << 40 | decade << 32 | sequence``, so the counts per type and
+decade are read off the matched rowids with no table lookup, and a type filter is a rowid
+range FTS5 serves itself.
 
 Every query word must match ``folded``; a word of five letters or more also matches the index
 words one edit away, found through ``term_deletions`` (symmetric deletion), kept up to date as
 pages are written. Relevance runs in tiers: all the words as one phrase with their exact
-marks, then as one folded phrase, then the words anywhere; BM25 (exact hits weighed three
-times) orders each tier, and only the tiers the requested page needs are ranked.
+marks, then as one folded phrase, then the words anywhere, first among the pages whose names
+match (in ``name_fts``), then among the rest; BM25 (exact hits weighed three times) orders
+each tier, and only the tiers the requested page needs are ranked.
 
 The index lives in a folder: ``current`` names the live generation file. A rebuild writes a
 new generation beside it (resumable: it records the last document written) and switches by
@@ -24,23 +26,26 @@ filters and ranking in ``search.embedded_query``.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from search.embedded_query import filters, ranked_page
-from search.embedded_query import tiers as query_tiers
+from search.embedded_query import filters, plan, ranked_page
 from search.embedded_schema import (
     DECADE_SHIFT,
     SCHEMA,
+    SCHEMA_VERSION,
     TYPE_SHIFT,
     code_decade,
     decade_code,
     learn_terms,
+    name_values,
     remove_row,
     row_values,
+    schema_version,
     type_id,
 )
 from search.folding import nfc
@@ -56,6 +61,8 @@ from search.index import (
     encode_cursor,
 )
 from search.snippets import snippet
+
+log = logging.getLogger(__name__)
 
 
 class EmbeddedIndex:
@@ -105,6 +112,9 @@ class EmbeddedIndex:
             self._db.close()
         self._db = self._connect(self.folder / name)
         self._generation = name
+        if schema_version(self._db) < SCHEMA_VERSION:
+            log.warning("the search index %s was written by an older sohoa: it ranks no "
+                        "names until `sohoa reindex` rebuilds it", self.folder / name)
 
     def _conn(self) -> sqlite3.Connection:
         self._open()  # a rebuild elsewhere may have switched the generation
@@ -135,6 +145,9 @@ class EmbeddedIndex:
             values = row_values(text)
             db.execute("INSERT INTO page_fts (rowid, exact, folded, codes) VALUES (?, ?, ?, ?)",
                        (rowid, *values))
+            if p.names:
+                db.execute("INSERT INTO name_fts (rowid, exact, folded) VALUES (?, ?, ?)",
+                           (rowid, *name_values(p.names)))
             learn_terms(db, values[1])
             db.execute("INSERT INTO page_sort (rowid, event_date) VALUES (?, ?)",
                        (rowid, p.event_date))
@@ -172,6 +185,11 @@ class EmbeddedIndex:
             if path.exists() and not resume:
                 path.unlink()
             db = self._connect(path)
+            if schema_version(db) < SCHEMA_VERSION:  # begun by an older sohoa: start again
+                db.close()
+                for part in self.folder.glob(f"{name}*"):
+                    part.unlink()
+                db = self._connect(path)
             done = db.execute("SELECT value FROM info WHERE key = 'rebuilt_through'").fetchone()
             last = done[0] if done else ""
             written = 0
@@ -228,36 +246,36 @@ class EmbeddedIndex:
     def search(self, query: SearchQuery | str, *, type: str | None = None,
                limit: int = 10) -> SearchResult:
         """Counts per type and decade come from the matched rowids alone; ranking runs tier
-        by tier (exact phrase, folded phrase, every word) and only as far as the page of
-        hits asked for needs; the wide rows (text, for snippets) are read for the hits
-        returned. Cursors are [tier, sort key, rowid]."""
+        by tier (names, then text; each exact phrase, folded phrase, every word) and only
+        as far as the page of hits asked for needs; the wide rows (text, for snippets) are
+        read for the hits returned. Cursors are [tier, sort key, rowid]."""
         q = as_query(query, type=type, limit=limit)
         if q.sort not in SORTS:
             raise BadQuery(f"sort must be one of {', '.join(SORTS)}")
         empty = SearchResult(0, [], {"type": {}, "decade": {}})
         with self._lock:
             db = self._conn()
-            tiers, words = query_tiers(db, q)
-            if q.text.strip() and not tiers:
+            found = plan(db, q)
+            if q.text.strip() and not found.whole:
                 return empty  # only punctuation
             fts_filter = filters(db, q, "page_fts.rowid")
             sort_filter = filters(db, q, "page_sort.rowid")
             if fts_filter is None or sort_filter is None:
                 return empty
             try:
-                if tiers:
+                if found.whole:
                     cond, cargs = fts_filter
                     extra = f" AND {cond}" if cond else ""
                     counts = db.execute(
                         f"SELECT page_fts.rowid >> {DECADE_SHIFT}, count(*) FROM page_fts "
-                        f"WHERE page_fts MATCH ?{extra} GROUP BY 1", [tiers[-1], *cargs]
+                        f"WHERE page_fts MATCH ?{extra} GROUP BY 1", [found.whole, *cargs]
                     ).fetchall()
                 else:
                     cond, cargs = sort_filter
                     counts = db.execute(
                         f"SELECT page_sort.rowid >> {DECADE_SHIFT}, count(*) FROM page_sort"
                         + (f" WHERE {cond}" if cond else "") + " GROUP BY 1", cargs).fetchall()
-                top = ranked_page(db, q, tiers, fts_filter, sort_filter)
+                top = ranked_page(db, q, found, fts_filter, sort_filter)
                 shown = top[: q.limit]
                 rows = {r[0]: r[1:] for r in db.execute(
                     "SELECT rowid, document_id, page, type, dossier_code, event_date, text "
@@ -270,9 +288,9 @@ class EmbeddedIndex:
         hits = []
         for tier, key, rid in shown:
             d, p, t, code, ev, text = rows[rid]
-            score = round(len(tiers) - tier - 1 - key / 100, 4) if q.sort == "relevance" \
-                and tiers else 0.0
-            hits.append(Hit(d, p, score, snippet(text, words), t, code, ev))
+            score = round(len(found.tiers) - tier - 1 - key / 100, 4) \
+                if q.sort == "relevance" and found.tiers else 0.0
+            hits.append(Hit(d, p, score, snippet(text, found.words), t, code, ev))
         names = dict(db.execute("SELECT id, name FROM types").fetchall()) if counts else {}
         by_type: dict[str, int] = {}
         by_decade: dict[str, int] = {}

@@ -4,6 +4,8 @@ term keys written for each page (see ``search.embedded`` for the design).
 Rowids are laid out as ``type << 40 | decade << 32 | sequence``. Every folded word of four
 letters or more is filed in ``term_deletions`` under itself and its one-letter deletions
 (symmetric deletion), so the index words one edit from a query word are index lookups.
+The people a page names are one row of ``name_fts`` (exact and folded, a line per name) under
+the page's rowid; it stores its text (names are short), so a page's names are deleted by rowid.
 """
 
 from __future__ import annotations
@@ -43,8 +45,15 @@ CREATE TABLE IF NOT EXISTS term_deletions (
 CREATE VIRTUAL TABLE IF NOT EXISTS page_fts USING fts5(
     exact, folded, codes, content = '', tokenize = "unicode61 remove_diacritics 0"
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS name_fts USING fts5(
+    exact, folded, tokenize = "unicode61 remove_diacritics 0"
+);
 CREATE TABLE IF NOT EXISTS info (key TEXT PRIMARY KEY, value TEXT);
 """
+# 2: names (``name_fts``, one row per page that names people, under the page's rowid). A
+# generation written before has an empty ``name_fts``: it answers as before, ranking no
+# names, until ``sohoa reindex`` writes a new generation.
+SCHEMA_VERSION = 2
 FUZZY_MIN = 5  # letters in a word before one edit is tolerated
 TYPE_SHIFT, DECADE_SHIFT = 40, 32  # rowid layout: counts per type and decade need no lookup
 
@@ -65,6 +74,24 @@ def code_decade(code: int) -> str | None:
 def row_values(text: str) -> tuple[str, str, str]:
     text = nfc(text)
     return text, fold(text), " ".join(codes(text))
+
+
+def name_values(names: tuple[str, ...]) -> tuple[str, str]:
+    """The names as one exact and one folded text, a line each."""
+    text = "\n".join(nfc(n) for n in names)
+    return text, fold(text)
+
+
+def schema_version(db: sqlite3.Connection) -> int:
+    """The generation's layout; an empty generation is stamped with the current one."""
+    row = db.execute("SELECT value FROM info WHERE key = 'schema'").fetchone()
+    if row:
+        return int(row[0])
+    if db.execute("SELECT 1 FROM page_meta LIMIT 1").fetchone():
+        return 1
+    with db:
+        db.execute("INSERT INTO info VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+    return SCHEMA_VERSION
 
 
 def type_id(db: sqlite3.Connection, name: str, *, create: bool) -> int | None:
@@ -95,6 +122,7 @@ def remove_row(db: sqlite3.Connection, rowid: int, text: str) -> None:
     """Contentless FTS5 forgets a row when told the values it was indexed with."""
     db.execute("INSERT INTO page_fts (page_fts, rowid, exact, folded, codes) "
                "VALUES ('delete', ?, ?, ?, ?)", (rowid, *row_values(text)))
+    db.execute("DELETE FROM name_fts WHERE rowid = ?", (rowid,))
     db.execute("DELETE FROM page_ids WHERE rowid = ?", (rowid,))
     db.execute("DELETE FROM page_sort WHERE rowid = ?", (rowid,))
     db.execute("DELETE FROM page_meta WHERE rowid = ?", (rowid,))

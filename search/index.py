@@ -4,6 +4,11 @@ Query semantics, the same in every backend:
 - the text is NFC-normalised; every word must match the folded text (marks removed, đ→d),
   and a word of five letters or more may differ by one edit (OCR slips); matches in the
   exact text (marks kept) rank higher, so "Lễ" ranks Lễ above Lê;
+- a page whose names match the query ranks above every page where the words only occur in
+  the running text ("nguyen" finds the Nguyễns before "Nguyên nhân chết"); names are the
+  people a page's fields name (``IndexedPage.names``: the subject, parents, spouses,
+  declarant, applicant, head of household, a register's entries). Within the name matches,
+  and within the text matches, the tiers above hold: exact marks, then folded, then apart;
 - "quoted words" match as a phrase; a word written with dots or dashes (a date, a code) is a
   phrase of its parts;
 - numbers, personal IDs and dossier codes match exactly in their normalised form (letters and
@@ -47,6 +52,7 @@ class IndexedPage:
     event_date: str | None = None  # ISO date of what the record records
     scanned_at: str | None = None  # ISO date the page was digitised
     authority: str | None = None  # issuing authority
+    names: tuple[str, ...] = ()  # the people the page names in its fields (NFC), see below
 
     @property
     def event_year(self) -> int | None:
