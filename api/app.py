@@ -22,7 +22,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from api import guard
+from api import errors, guard, i18n
 from api.deps import CITIZEN_LIMIT, MAX_UPLOAD, STATUS, RateLimit
 from api.routes import admin, auth, citizens, docs, documents, dossiers, search, uploads
 from pipeline.config import Settings
@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, secure_cookies: bool = False
     app.state.body_limits = dict(guard.BODY_LIMITS)
     app.state.default_body_limit = guard.DEFAULT_BODY_LIMIT
     app.state.upload_file_limit = MAX_UPLOAD
+    app.state.error_page = errors.error_page  # a page's errors as a page (api/guard.py)
     for module in ROUTERS:
         app.include_router(module.router)
     app.add_middleware(guard.Gate)
@@ -74,6 +75,9 @@ def sohoa_error(request: Request, exc: SohoaError):
     status = STATUS.get(exc.exit_status, 500)
     if status >= 500:
         log.warning("%s %s: %s", request.method, request.url.path, exc)
+    if not guard.wants_json(request.url.path):
+        return errors.error_page(request, status, i18n.error(exc.code, None) if status < 500
+                                else None)
     return guard.error_json(status, code=exc.code, message=exc.message if status < 500
                             else None)
 
@@ -81,7 +85,7 @@ def sohoa_error(request: Request, exc: SohoaError):
 def http_error(request: Request, exc: StarletteHTTPException):
     """Refusals, unknown paths (404) and methods (405), in the one shape (api/guard.py)."""
     return guard.error_response(request.url.path, exc.status_code, exc.detail,
-                                getattr(exc, "headers", None))
+                                getattr(exc, "headers", None), request)
 
 
 def validation_error(request: Request, exc: RequestValidationError):
@@ -89,6 +93,8 @@ def validation_error(request: Request, exc: RequestValidationError):
     must not come back in an answer, nor in a log)."""
     fields = [{"where": ".".join(str(p) for p in e.get("loc", ())), "problem": e.get("type")}
               for e in exc.errors()][:20]
+    if not guard.wants_json(request.url.path):
+        return errors.error_page(request, 422, None)
     return guard.error_json(422, fields=fields)
 
 
@@ -99,4 +105,6 @@ def too_large(request: Request, exc: guard.BodyTooLarge):
 def internal_error(request: Request, exc: Exception):
     """A bug: logged with its traceback, answered without details."""
     log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
+    if not guard.wants_json(request.url.path):
+        return errors.error_page(request, 500, None)
     return guard.error_json(500)

@@ -17,13 +17,12 @@ carries, and a streaming reader of multipart bodies.
 
 from __future__ import annotations
 
-import html
 import http
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import HTTPException, Request
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from python_multipart.multipart import MultipartParseError, MultipartParser, parse_options_header
 from starlette.concurrency import run_in_threadpool
 from starlette.routing import compile_path
@@ -92,21 +91,21 @@ def error_json(status: int, *, code: str | None = None, message: str | None = No
     return JSONResponse({"error": body}, status_code=status, headers=headers)
 
 
-def error_response(path: str, status: int, detail=None, headers: dict | None = None) -> Response:
-    """The answer to a refusal or a failure on ``path``: a redirect stays a redirect; a 403
-    on a page is a short page; everything else JSON in the one shape. ``detail`` is used as
-    the message when it is our own text (not Starlette's English status phrase)."""
+def error_response(path: str, status: int, detail=None, headers: dict | None = None,
+                   request: Request | None = None) -> Response:
+    """The answer to a refusal or a failure on ``path``: a redirect stays a redirect; the
+    API (and ``.json``) answers JSON in the one shape; a page gets a Vietnamese page that
+    says what went wrong and what to do. ``detail`` is used as the message when it is our
+    own text (not Starlette's English status phrase)."""
     headers = dict(headers or {})
     if status == 303:
         return RedirectResponse(headers.pop("Location", "/login"), 303, headers=headers)
     message = detail if isinstance(detail, str) and detail and \
         detail != _phrase(status) else None
-    if status == 403 and not wants_json(path):
-        return HTMLResponse(f"<!doctype html><html lang=\"vi\"><meta charset=\"utf-8\">"
-                            f"<title>403</title><p>{html.escape(message or MESSAGES[403])}</p>"
-                            f"<p><a href=\"/\">Trang chủ</a></p></html>", status_code=403,
-                            headers=headers)
-    return error_json(status, message=message, headers=headers)
+    page = getattr(request.app.state, "error_page", None) if request is not None else None
+    if wants_json(path) or page is None:
+        return error_json(status, message=message, headers=headers)
+    return page(request, status, message, headers)  # api.errors.error_page
 
 
 def _phrase(status: int) -> str:
@@ -183,7 +182,8 @@ class Gate:
                 try:
                     await run_in_threadpool(rule, request)  # caches the user for the route
                 except HTTPException as exc:
-                    await error_response(path, exc.status_code, exc.detail, exc.headers)(
+                    await error_response(path, exc.status_code, exc.detail, exc.headers,
+                                         request)(
                         scope, receive, send)
                     return
                 except SohoaError as exc:  # the catalogue unavailable, say

@@ -50,6 +50,11 @@ def _has(context: str, code: str) -> bool:
     return (context, code) in _entries()
 
 
+def vocabulary(context: str) -> list[tuple[str, str]]:
+    """(code, Vietnamese) of every entry of one vocabulary."""
+    return [(code, term(context, code)) for ctx, code in _entries() if ctx == context]
+
+
 def term(context: str, code: str | None) -> str:
     """The Vietnamese text of ``code`` in a vocabulary; the code itself when there is none
     (tests keep that from happening for the code's own vocabularies)."""
@@ -173,3 +178,10 @@ FILTERS = {"vi_type": doc_type, "vi_field": field, "vi_status": status, "vi_role
 def install(env) -> None:
     """The filters above on a Jinja2 environment."""
     env.filters.update(FILTERS)
+
+
+def correction_problem(exc) -> str:
+    """A refused correction (pipeline.review.InvalidCorrection) in Vietnamese, naming the
+    field: "Ngày sinh: «31/02/1990» không phải là ngày. Hãy viết dạng 12/03/1987."."""
+    text = term("correction", exc.problem).format(value=exc.value or "")
+    return f"{field(exc.field)}: {text}" if exc.field else text

@@ -3,6 +3,7 @@ and enable, sign a user out everywhere), and the link proposals clerks confirm o
 
 from __future__ import annotations
 
+import contextlib
 from typing import Annotated, Literal
 from urllib.parse import quote
 
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Depends, Form, Header, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, Field
 
+from api import i18n, pages
 from api.deps import TEMPLATES, User, admin, check_csrf, clerk, runtime
 from pipeline import proposals
 from pipeline.accounts import (
@@ -21,7 +23,9 @@ from pipeline.accounts import (
     set_enabled,
 )
 from pipeline.errors import SohoaError
+from pipeline.fields import parse_date
 from pipeline.present import audit_dict
+from pipeline.review import get_document
 from pipeline.runtime import Runtime
 
 router = APIRouter()
@@ -96,12 +100,41 @@ def api_user_action(username: Username, action: Action, x_csrf_token: CsrfHeader
 
 
 # --------------------------------------------------------------------------- pages
+AUDIT_PAGE = 50
+
+
 @router.get("/admin", response_class=HTMLResponse, include_in_schema=False)
 def admin_page(request: Request, error: Annotated[str, Query(max_length=300)] = "",
+               actor: Annotated[str, Query(max_length=128)] = "",
+               action: Annotated[str, Query(max_length=64)] = "",
+               day_from: Annotated[str, Query(max_length=20)] = "",
+               day_to: Annotated[str, Query(max_length=20)] = "",
+               before: Annotated[int | None, Query(ge=1)] = None,
                user: User = Depends(admin), rt: Runtime = Depends(runtime)):
+    """Users, and the audit log with filters (who, what, from, to: dd/mm/yyyy) and paging."""
+    since, until = local_day(day_from), local_day(day_to, next_day=True)
+    entries = rt.catalogue.audit_entries(actor=actor or None, action=action or None,
+                                         since=since, until=until, before_id=before,
+                                         limit=AUDIT_PAGE + 1)
+    more = entries[AUDIT_PAGE].id if len(entries) > AUDIT_PAGE else None
     return TEMPLATES.TemplateResponse(request, "admin.html", {
         "user": user, "users": rt.catalogue.users(), "error": error,
-        "entries": rt.catalogue.audit_entries(limit=100)})
+        "entries": entries[:AUDIT_PAGE], "more": entries[AUDIT_PAGE - 1].id if more else None,
+        "filters": {"actor": actor, "action": action, "day_from": day_from,
+                    "day_to": day_to},
+        "actions": sorted(i18n.vocabulary("action"), key=lambda kv: kv[1])})
+
+
+def local_day(text: str, *, next_day: bool = False):
+    """The start (in UTC) of a day typed as dd/mm/yyyy, in Vietnam's time; of the next day
+    with ``next_day``; None for nothing or nonsense."""
+    import datetime as dt
+
+    iso = parse_date(text or "")
+    if not iso:
+        return None
+    day = dt.date.fromisoformat(iso) + dt.timedelta(days=1 if next_day else 0)
+    return dt.datetime.combine(day, dt.time(), i18n.ZONE).astimezone(dt.UTC)
 
 
 @router.post("/admin/users", include_in_schema=False)
@@ -205,9 +238,13 @@ def api_reject(proposal_id: ProposalId, x_csrf_token: CsrfHeader = None,
 @router.get("/proposals", response_class=HTMLResponse, include_in_schema=False)
 def proposals_page(request: Request, error: Annotated[str, Query(max_length=300)] = "",
                    user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    waiting = [proposals.proposal_dict(rt, p) for p in rt.catalogue.proposals()]
+    titles = {}
+    for p in waiting:
+        with contextlib.suppress(SohoaError):
+            titles[p["document_id"]] = pages.title(get_document(rt, p["document_id"])[0])
     return TEMPLATES.TemplateResponse(request, "proposals.html", {
-        "user": user, "error": error or None,
-        "proposals": [proposals.proposal_dict(rt, p) for p in rt.catalogue.proposals()]})
+        "user": user, "error": error or None, "proposals": waiting, "titles": titles})
 
 
 @router.post("/proposals/{proposal_id}/{decision}", include_in_schema=False)

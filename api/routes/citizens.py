@@ -7,6 +7,7 @@ a file is an unchanged copy issued here."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import tempfile
 from pathlib import Path
@@ -14,12 +15,14 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from api import i18n
 from api.deps import PUBLIC, TEMPLATES, runtime
 from api.guard import MemorySink, Sink, read_multipart
 from api.routes.auth import address
 from pipeline import throttle
 from pipeline.accounts import vi_wait
-from pipeline.dossiers import NOT_FOUND, audit, retrieve, valid_code, verify_digest
+from pipeline.copies import verify_digest
+from pipeline.dossiers import NOT_FOUND, audit, retrieve, valid_code
 from pipeline.errors import BadInput, NotFound
 from pipeline.runtime import Runtime
 
@@ -46,15 +49,39 @@ def held_back(rt: Runtime, client: str, code: str, channel: str) -> int:
 
 def issue_copies(rt: Runtime, code: str, personal_id: str, channel: str,
                  client: str | None = None) -> list[dict]:
+    """The copies issued, each with its document's ``type`` and a Vietnamese ``title``
+    ("Giấy khai sinh — KQ(1)")."""
     with tempfile.TemporaryDirectory() as tmp:
         issued = retrieve(rt, code, personal_id, Path(tmp), channel=channel, address=client)
         out = []
         for c in issued:
             rt.store.put_file(f"copies/{c.verification_code}.pdf", c.path)
+            doc = rt.catalogue.get_document(c.document_id)
+            kind = doc.type if doc is not None else None
             out.append({"result": c.result_code, "sha256": c.sha256,
                         "verification_code": c.verification_code,
-                        "url": f"/citizen/copies/{c.verification_code}.pdf"})
+                        "url": f"/citizen/copies/{c.verification_code}.pdf",
+                        "type": kind, "title": copy_title(kind, c.result_code, code)})
         return out
+
+
+def copy_title(kind: str | None, result_code: str | None, code: str) -> str:
+    """A copy's name for the citizen: its document type in Vietnamese, then its result
+    number within the dossier ("Giấy khai sinh — KQ(1)")."""
+    normal = valid_code(code or "")
+    short = result_code or ""
+    if normal and short.startswith(normal + "-"):
+        short = short[len(normal) + 1:]
+    return f"{i18n.doc_type(kind)} — {short}" if short else i18n.doc_type(kind)
+
+
+def try_again(what: str, wait: int) -> str:
+    """"Quá nhiều lần tra cứu. Vui lòng thử lại lúc 10:42 (sau 3 phút)." The clock time in
+    Vietnam, rounded up to the minute so that trying then is never too early."""
+    at = throttle.now() + dt.timedelta(seconds=wait)
+    if at.second or at.microsecond:
+        at = at.replace(second=0, microsecond=0) + dt.timedelta(minutes=1)
+    return f"Quá nhiều lần {what}. Vui lòng thử lại lúc {i18n.clock(at)} (sau {vi_wait(wait)})."
 
 
 COPY_LIMIT = 20 * 1024 * 1024  # an issued copy is a few pages: 20 MB is plenty
@@ -123,24 +150,28 @@ def too_many(wait: int) -> JSONResponse:
 @router.get("/citizen", response_class=HTMLResponse, include_in_schema=False,
             dependencies=PUBLIC)
 def citizen_form(request: Request):
-    return TEMPLATES.TemplateResponse(request, "citizen.html", {"copies": None, "message": None})
+    return TEMPLATES.TemplateResponse(request, "citizen.html", {"copies": None, "message": None,
+                                                                "code": ""})
 
 
 @router.post("/citizen", response_class=HTMLResponse, include_in_schema=False,
              dependencies=PUBLIC)
 def citizen(request: Request, code: str = Form("", max_length=100),
             personal_id: str = Form("", max_length=100), rt: Runtime = Depends(runtime)):
+    """The citizen's copies. After a failed try the form keeps the dossier code typed, never
+    the ID number."""
     client = address(request)
     if wait := held_back(rt, client, code, "citizen-web"):
         return TEMPLATES.TemplateResponse(request, "citizen.html", {
-            "copies": None, "message": f"Quá nhiều lần tra cứu. Vui lòng thử lại sau "
-            f"{vi_wait(wait)}."}, status_code=429, headers={"Retry-After": str(wait)})
+            "copies": None, "message": try_again("tra cứu", wait), "code": code},
+            status_code=429, headers={"Retry-After": str(wait)})
     try:
         copies = issue_copies(rt, code, personal_id, "citizen-web", client)
     except NotFound:
         return TEMPLATES.TemplateResponse(request, "citizen.html", {
-            "copies": None, "message": NOT_FOUND_VI}, status_code=404)
-    return TEMPLATES.TemplateResponse(request, "citizen.html", {"copies": copies, "message": None})
+            "copies": None, "message": NOT_FOUND_VI, "code": code}, status_code=404)
+    return TEMPLATES.TemplateResponse(request, "citizen.html", {
+        "copies": copies, "message": None, "code": valid_code(code) or code})
 
 
 @router.post("/api/citizen/retrieve", tags=["citizens"], dependencies=PUBLIC)
@@ -201,6 +232,8 @@ async def verify_page(request: Request, rt: Runtime = Depends(runtime)):
         result = await check_upload(request, rt, "web")
     except Limited as exc:
         return TEMPLATES.TemplateResponse(request, "verify.html", {
-            "result": None, "message": f"Quá nhiều lần kiểm tra. Vui lòng thử lại sau "
-            f"{vi_wait(exc.wait)}."}, status_code=429, headers={"Retry-After": str(exc.wait)})
-    return TEMPLATES.TemplateResponse(request, "verify.html", {"result": result})
+            "result": None, "message": try_again("kiểm tra", exc.wait)}, status_code=429,
+            headers={"Retry-After": str(exc.wait)})
+    doc = rt.catalogue.get_document(result["document_id"]) if result["valid"] else None
+    return TEMPLATES.TemplateResponse(request, "verify.html", {
+        "result": result, "kind": i18n.doc_type(doc.type) if doc is not None else ""})

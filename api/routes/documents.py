@@ -17,17 +17,26 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from PIL import Image
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api import i18n, pages
 from api.deps import TEMPLATES, User, channel, check_csrf, clerk, runtime
 from pipeline.classify import TYPES
 from pipeline.dossiers import audit
 from pipeline.errors import NotFound, SohoaError
 from pipeline.export import export_pdf
 from pipeline.present import document_dict, link_dict, matched_boxes, review_item
-from pipeline.review import correct, get_document, review_queue
+from pipeline.review import (
+    InvalidCorrection,
+    confirm_reviewed,
+    correct,
+    get_document,
+    review_queue,
+)
 from pipeline.runtime import Runtime
 
 router = APIRouter()
-FieldName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]
+# a field, or one field of a register entry: "entries.3.subject_name"
+FieldName = Annotated[str, StringConstraints(
+    pattern=r"^(?:[A-Za-z][A-Za-z0-9_]{0,63}|entries\.\d{1,4}\.[a-z][a-z0-9_]{0,63})$")]
 FieldValue = Annotated[str, StringConstraints(max_length=1000)]
 PageNumber = Annotated[int, PathParam(ge=1, le=100_000)]
 
@@ -72,30 +81,55 @@ def document_page(request: Request, doc_id: str, q: str = "", saved: str = "",
     try:
         doc, corrections = load(rt, doc_id, user, "web")
     except NotFound:
-        raise HTTPException(404, "Không tìm thấy tài liệu") from None
+        raise HTTPException(404, i18n.error("document_not_found")) from None
     return TEMPLATES.TemplateResponse(request, "document.html", {
         "user": user, "doc": doc, "q": q, "types": TYPES, "corrections": corrections,
+        "view": pages.document_page(rt, doc, corrections),
+        "texts": {p.number: pages.highlighted(p.text or "", q) for p in doc.pages},
         "marks": {p.number: matched_boxes(rt, p, q) for p in doc.pages} if q else {},
-        "saved": saved, "error": error,
+        "saved": saved, "error": error[:300],
         "links": rt.catalogue.links(document_id=doc.id)})
 
 
 # ------------------------------------------------------------------ corrections, review
+def changed_fields(current, form) -> dict[str, str]:
+    """The form's values that differ from what it showed (dates are shown dd/mm/yyyy), an
+    added field, and a new register entry's filled cells."""
+    shown = pages.form_values(current)
+    fields = {k[6:]: str(v).strip() for k, v in form.items() if k.startswith("field:")
+              and str(v).strip() != shown.get(k[6:], "")}
+    fields = {k: v for k, v in fields.items() if v or k in shown}
+    added, value = str(form.get("add_field") or ""), str(form.get("add_value") or "").strip()
+    if added and value:
+        fields[added] = value
+    return fields
+
+
 @router.post("/documents/{doc_id}/correct", include_in_schema=False)
 async def correct_form(request: Request, doc_id: str, user: User = Depends(clerk),
                        rt: Runtime = Depends(runtime)):
     form = await request.form()
     check_csrf(user, form.get("csrf"))
-    current, _ = get_document(rt, doc_id)
+    try:
+        current, _ = get_document(rt, doc_id)
+    except NotFound:
+        raise HTTPException(404, i18n.error("document_not_found")) from None
     doc_type = form.get("type") or None
-    fields = {k[6:]: str(v).strip() for k, v in form.items() if k.startswith("field:")
-              and str(v).strip() != str(current.fields.get(k[6:], "") or "")}
+    fields = changed_fields(current, form)
     if doc_type == current.type:
         doc_type = None
     try:
-        correct(rt, doc_id, by=user.username, doc_type=doc_type, fields=fields)
+        if form.get("confirm") and not fields and doc_type is None:
+            confirm_reviewed(rt, doc_id, by=user.username)
+            audit(rt, "review_confirmed", doc_id, channel="web", who=user.username)
+        else:
+            correct(rt, doc_id, by=user.username, doc_type=doc_type, fields=fields)
+    except InvalidCorrection as exc:
+        return RedirectResponse(f"/documents/{doc_id}?error="
+                                f"{quote(i18n.correction_problem(exc))}", 303)
     except SohoaError as exc:
-        return RedirectResponse(f"/documents/{doc_id}?error={quote(exc.message)}", 303)
+        return RedirectResponse(f"/documents/{doc_id}?error="
+                                f"{quote(i18n.error(exc.code, exc.message))}", 303)
     return RedirectResponse(f"/documents/{doc_id}?saved=1", 303)
 
 
@@ -127,8 +161,9 @@ def api_review(request: Request, user: User = Depends(clerk), rt: Runtime = Depe
 
 @router.get("/review", response_class=HTMLResponse, include_in_schema=False)
 def review_page(request: Request, user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
-    return TEMPLATES.TemplateResponse(request, "review.html",
-                                      {"user": user, "docs": queue(rt, user, request)})
+    docs = queue(rt, user, request)
+    return TEMPLATES.TemplateResponse(request, "review.html", {
+        "user": user, "docs": docs, "titles": {d.id: pages.title(d) for d in docs}})
 
 
 # ------------------------------------------------------------------ pages and the PDF

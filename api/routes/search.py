@@ -4,12 +4,18 @@ audited (pipeline.searching)."""
 from __future__ import annotations
 
 from typing import Annotated
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 
+from api import i18n, pages
 from api.deps import TEMPLATES, User, clerk, runtime
-from pipeline.errors import SohoaError
+from pipeline.classify import TYPES
+from pipeline.dossiers import valid_code
+from pipeline.errors import NotFound, SohoaError
+from pipeline.fields import parse_date
+from pipeline.review import get_document
 from pipeline.runtime import Runtime
 from pipeline.searching import SearchQuery, search
 
@@ -35,16 +41,58 @@ def api_search(q: Text = "", type: Short = None, date_from: Short = None,
     return run_search(rt, user, q, type, date_from, date_to, after, "api").to_dict()
 
 
+def iso_date(text: str | None, *, end: bool = False) -> str | None:
+    """A date typed as 14/08/2006, 2006-08-14 or a year (the year's first or last day)."""
+    text = (text or "").strip()
+    if not text:
+        return None
+    if text.isdigit() and len(text) == 4:
+        return f"{text}-12-31" if end else f"{text}-01-01"
+    return parse_date(text) or text
+
+
+def decade_range(decade: str | None) -> tuple[str | None, str | None]:
+    if decade and decade.isdigit() and len(decade) == 4:
+        return f"{decade}-01-01", f"{int(decade) + 9}-12-31"
+    return None, None
+
+
+def go_to_record(rt: Runtime, q: str) -> str | None:
+    """A dossier code or a 12-digit ID number typed in the box opens its page (when the
+    archive knows it)."""
+    text = q.strip()
+    code = valid_code(text.upper())
+    if code and rt.catalogue.get_dossier(code):
+        return f"/dossiers/{quote(code)}"
+    digits = text.replace(" ", "").replace(".", "")
+    if len(digits) == 12 and digits.isdigit() and rt.catalogue.person(digits):
+        return f"/people/{digits}"
+    return None
+
+
 @router.get("/search", response_class=HTMLResponse, include_in_schema=False)
 def search_page(request: Request, q: Text = "", type: Short = "", date_from: Short = "",
-                date_to: Short = "", after: Cursor = "", user: User = Depends(clerk),
-                rt: Runtime = Depends(runtime)):
+                date_to: Short = "", decade: Short = "", after: Cursor = "",
+                user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    plain = q and not (type or date_from or date_to or decade or after)
+    if plain and (target := go_to_record(rt, q)):
+        return RedirectResponse(target, 303)
     result = error = None
-    if q or type or date_from or date_to:
+    start, end = decade_range(decade)
+    start, end = iso_date(date_from) or start, iso_date(date_to, end=True) or end
+    if q or type or start or end:
         try:
-            result = run_search(rt, user, q, type, date_from, date_to, after, "web")
+            result = run_search(rt, user, q, type, start, end, after, "web")
         except SohoaError as exc:  # InvalidQuery among them
-            error = str(exc)
+            error = i18n.error("bad_query", str(exc))
+    titles = {}
+    for h in result.hits if result else ():
+        if h.document_id not in titles:
+            try:
+                titles[h.document_id] = pages.title(get_document(rt, h.document_id)[0])
+            except NotFound:
+                titles[h.document_id] = i18n.doc_type(h.type)
     return TEMPLATES.TemplateResponse(request, "search.html", {
         "user": user, "q": q, "type": type, "date_from": date_from, "date_to": date_to,
-        "result": result, "error": error})
+        "decade": decade, "result": result, "error": error, "titles": titles,
+        "types": TYPES})

@@ -1,20 +1,25 @@
 """Uploads and batches (archivists): scans (and a manifest) sent through the web are ingested
-in the background on this machine; the archivist follows the files and pages as they go."""
+in the background on this machine; the archivist follows the files and pages as they go,
+each file and manifest row with its outcome in Vietnamese (``status_vi``, ``message_vi``)
+beside the English codes, and sees their uploads and the batches on the queue."""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 import secrets
 import shutil
 import threading
 from pathlib import Path
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import HTMLResponse
 
+from api import i18n
 from api.deps import TEMPLATES, User, archivist, check_csrf, runtime, safe_upload_name
 from api.guard import FileSink, MemorySink, Sink, multipart_boundary, read_multipart
 from pipeline.batches import batch_status
-from pipeline.dossiers import audit, read_manifest
+from pipeline.dossiers import acting_as, audit, read_manifest
 from pipeline.errors import BadInput, NotFound, translate
 from pipeline.local import ingest
 from pipeline.runtime import Runtime
@@ -23,25 +28,109 @@ router = APIRouter()
 
 
 class Uploads:
-    """The app's uploads in progress and done, by id (kept in memory, as long as the app)."""
+    """The app's uploads in progress and done, by id (kept in memory, as long as the app),
+    with the names their files were uploaded under (stored name → name as uploaded)."""
 
     def __init__(self) -> None:
         self.states: dict[str, dict] = {}
+        self.names: dict[str, dict[str, str]] = {}
         self.lock = threading.Lock()
 
-    def start(self, upload_id: str, files_total: int, by: str) -> dict:
+    def start(self, upload_id: str, files_total: int, by: str,
+              names: dict[str, str] | None = None) -> dict:
         state = {"id": upload_id, "status": "running", "files": [], "files_total": files_total,
-                 "pages_total": 0, "pages_done": 0, "manifest": [], "error": None, "by": by}
+                 "pages_total": 0, "pages_done": 0, "manifest": [], "error": None, "by": by,
+                 "started_at": _now()}
         with self.lock:
             self.states[upload_id] = state
+            self.names[upload_id] = dict(names or {})
         return state
 
     def snapshot(self, upload_id: str) -> dict:
+        """The upload's state, each file and manifest row with its name as uploaded and its
+        outcome in Vietnamese (fields added beside the English ones)."""
         state = self.states.get(upload_id)
         if state is None:
             raise NotFound(f"no upload {upload_id}")
         with self.lock:
-            return {**state, "files": list(state["files"]), "manifest": list(state["manifest"])}
+            out = {**state, "files": list(state["files"]), "manifest": list(state["manifest"])}
+            names = self.names.get(upload_id, {})
+        return in_vietnamese(out, names)
+
+    def of(self, username: str) -> list[dict]:
+        """This user's uploads of this process, the latest first."""
+        with self.lock:
+            ids = [i for i, st in self.states.items() if st.get("by") == username]
+        return sorted((self.snapshot(i) for i in ids), key=lambda st: st["started_at"],
+                      reverse=True)
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+# ------------------------------------------------------------------ in Vietnamese
+_PREFIX = re.compile(r"^\d{4}-")
+ROW_STATUS = {"bad_row": "Dòng không hợp lệ", "file_rejected": "Tệp bị từ chối"}
+ROW_MESSAGE = {
+    "file_rejected": "Tệp bị từ chối khi tiếp nhận (xem danh sách tệp bị từ chối).",
+    "conflict": "Thông tin trong danh sách không khớp với nội dung đọc được từ tài liệu: "
+                "chưa gắn vào hồ sơ, tài liệu được chuyển sang chờ kiểm tra.",
+    "proposed": "Tài liệu đã có trong kho trước lần tải lên này: việc gắn vào hồ sơ chờ một "
+                "cán bộ xác nhận."}
+BAD_ROW = ((re.compile(r"no file path"), "Thiếu đường dẫn tệp."),
+           (re.compile(r"no dossier code"), "Thiếu mã hồ sơ."),
+           (re.compile(r".* is not a valid dossier code"), "error:invalid_dossier_code"),
+           (re.compile(r"unknown type '?([^']*)'?"), "Loại giấy tờ không rõ: {0}."),
+           (re.compile(r".* is not a 12-digit"), "Số định danh cá nhân phải có đủ 12 chữ số."),
+           (re.compile(r"no such file"), "Không có tệp này trong lần tải lên."))
+
+
+def bad_row(text: str) -> str:
+    """What is wrong with a manifest row (read_manifest's English) in Vietnamese."""
+    for pattern, vi in BAD_ROW:
+        if m := pattern.match(text):
+            return i18n.error(vi[6:]) if vi.startswith("error:") else vi.format(*m.groups())
+    return "Dòng không hợp lệ."
+
+
+def uploaded_name(path: str | None, names: dict[str, str]) -> str:
+    """The name a stored file was uploaded under (display only); failing that, its stored
+    name without the generated ``0000-`` prefix."""
+    base = (path or "").replace("\\", "/").rsplit("/", 1)[-1]
+    if base in names:
+        return names[base]
+    return _PREFIX.sub("", base.removeprefix("__unknown__"))
+
+
+def _file_vi(f: dict, names: dict[str, str]) -> dict:
+    message = ""
+    if f.get("status") == "rejected":
+        err = f.get("error") or {}
+        message = i18n.error(err.get("code"))
+    return {**f, "name": uploaded_name(f.get("file"), names),
+            "status_vi": i18n.status(f.get("status")), "message_vi": message}
+
+
+def _row_vi(row: dict, names: dict[str, str]) -> dict:
+    status = row.get("status") or ""
+    message = ROW_MESSAGE.get(status, "")
+    if status == "bad_row":
+        message = bad_row(row.get("message") or "")
+    return {**row, "name": uploaded_name(row.get("file"), names),
+            "status_vi": ROW_STATUS.get(status) or i18n.status(status),
+            "message_vi": message}
+
+
+def in_vietnamese(state: dict, names: dict[str, str]) -> dict:
+    """``state`` with Vietnamese beside the codes: ``status_vi`` (and ``message_vi`` for a
+    failed upload) on the upload, ``name``, ``status_vi``, ``message_vi`` on each file and
+    manifest row. The English fields stay as they are."""
+    err = state.get("error") or {}
+    return {**state, "status_vi": i18n.status(state.get("status")),
+            "message_vi": i18n.error(err.get("code")) if state.get("error") else "",
+            "files": [_file_vi(f, names) for f in state["files"]],
+            "manifest": [_row_vi(r, names) for r in state["manifest"]]}
 
 
 class _Progress:
@@ -70,8 +159,9 @@ def run_upload(rt: Runtime, uploads: Uploads, state: dict, folder: Path,
     try:
         rows = read_manifest(manifest) if manifest else []
         files = sorted(p for p in folder.iterdir() if p.is_file() and p != manifest)
-        outcome = ingest(rt, files, rows=rows, on_report=on_report,
-                         progress=_Progress(state, uploads.lock))
+        with acting_as(who, "web"):  # links and proposals are the archivist's
+            outcome = ingest(rt, files, rows=rows, on_report=on_report,
+                             progress=_Progress(state, uploads.lock))
         if rows:
             state["manifest"] = [o.to_dict() for o in outcome.manifest]
         audit(rt, "upload", state["id"], channel="web", who=who, files=len(outcome.reports))
@@ -79,6 +169,8 @@ def run_upload(rt: Runtime, uploads: Uploads, state: dict, folder: Path,
     except Exception as exc:  # noqa: BLE001 - shown to the archivist
         err = translate(exc)
         state["status"], state["error"] = "failed", err.to_dict()
+    finally:
+        state["finished_at"] = _now()
 
 
 def stored_manifest(raw: str, names: dict[str, str]) -> str:
@@ -160,7 +252,8 @@ async def api_upload(request: Request, user: User = Depends(archivist),
         mpath.write_text(stored_manifest(raw, {n: p.name for n, p in got.files}),
                          encoding="utf-8")
     uploads: Uploads = request.app.state.uploads
-    state = uploads.start(upload_id, len(got.files), user.username)
+    state = uploads.start(upload_id, len(got.files), user.username,
+                          {p.name: n for n, p in got.files})
     threading.Thread(target=request.app.state.ingest_upload,
                      args=(rt, uploads, state, folder, mpath, user.username),
                      daemon=True).start()
@@ -175,5 +268,30 @@ def api_upload_status(upload_id: str, request: Request, user: User = Depends(arc
 
 
 @router.get("/upload", response_class=HTMLResponse, include_in_schema=False)
-def upload_page(request: Request, user: User = Depends(archivist)):
-    return TEMPLATES.TemplateResponse(request, "upload.html", {"user": user})
+def upload_page(request: Request, user: User = Depends(archivist),
+                follow: str = Query("", alias="id", max_length=32)):
+    """The upload form; ``?id=`` follows one of the user's uploads again."""
+    state = request.app.state.uploads.states.get(follow)
+    follow = follow if state is not None and state.get("by") == user.username else ""
+    return TEMPLATES.TemplateResponse(request, "upload.html", {"user": user, "follow": follow})
+
+
+@router.get("/uploads", response_class=HTMLResponse, include_in_schema=False)
+def uploads_page(request: Request, user: User = Depends(archivist),
+                 rt: Runtime = Depends(runtime),
+                 batch: str = Query("", max_length=32)):
+    """The user's uploads: those of this server process (with their progress), the earlier
+    ones from the audit log; and a batch on the queue by its id."""
+    current = request.app.state.uploads.of(user.username)
+    seen = {u["id"] for u in current}
+    past = [e for e in rt.catalogue.audit_entries(actor=user.username, limit=1000)
+            if e.action == "upload" and e.target not in seen]
+    found, missing = None, False
+    if batch.strip():
+        try:
+            found = batch_status(rt, batch.strip()).to_dict()
+        except NotFound:
+            missing = True
+    return TEMPLATES.TemplateResponse(request, "batches.html", {
+        "user": user, "current": current, "past": past, "batch": batch.strip(),
+        "found": found, "missing": missing})

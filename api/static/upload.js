@@ -43,6 +43,35 @@
     if (!r.ok) { status("Lỗi: " + (body.error ? body.error.message : r.status)); return; }
     poll(body.url);
   });
+  // One line of a list: the file's name as uploaded, then what became of it (in Vietnamese;
+  // the English code only in the title, for support).
+  function item(text, code) {
+    const li = document.createElement("li");
+    li.textContent = text;
+    if (code) li.title = code;
+    return li;
+  }
+  function cell(row, text) {
+    const td = document.createElement("td");
+    td.textContent = text == null ? "" : String(text);
+    row.appendChild(td);
+  }
+  function showManifest(rows) {
+    const section = document.getElementById("manifest-result");
+    const body = document.querySelector("#manifest-rows tbody");
+    body.innerHTML = "";
+    section.hidden = !rows.length;
+    for (const r of rows) {
+      const tr = document.createElement("tr");
+      tr.title = r.status;
+      cell(tr, r.manifest_line);
+      cell(tr, r.name);
+      cell(tr, r.dossier_code);
+      cell(tr, r.status_vi || r.status);
+      cell(tr, r.message_vi);
+      body.appendChild(tr);
+    }
+  }
   async function poll(url) {
     const bar = document.getElementById("bar");
     bar.hidden = false;
@@ -50,21 +79,23 @@
     bar.max = Math.max(1, s.pages_total); bar.value = s.pages_done;
     const rejected = s.files.filter(f => f.status === "rejected");
     const done = s.files.filter(f => f.status !== "rejected");
-    document.getElementById("rejected").innerHTML = "";
+    const rejectedList = document.getElementById("rejected");
+    rejectedList.innerHTML = "";
     for (const f of rejected) {
-      const li = document.createElement("li");
-      li.textContent = f.file.split("/").pop() + ": " + f.error.message + " [" + f.error.code + "]";
-      document.getElementById("rejected").appendChild(li);
+      rejectedList.appendChild(item(f.name + ": " + f.message_vi, f.error ? f.error.code : ""));
     }
-    document.getElementById("done").innerHTML = "";
+    const doneList = document.getElementById("done");
+    doneList.innerHTML = "";
     for (const f of done) {
-      const li = document.createElement("li");
-      li.textContent = f.file.split("/").pop() + ": " + f.status + " (" + f.pages + " trang)";
-      document.getElementById("done").appendChild(li);
+      doneList.appendChild(item(f.name + ": " + f.status_vi + " (" + f.pages + " trang)", f.status));
     }
+    showManifest(s.manifest || []);
     status((s.status === "done" ? "Xong: " : "Đang xử lý: ") + s.pages_done + "/" + s.pages_total +
            " trang, " + s.files.length + "/" + s.files_total + " tệp");
     if (s.status === "running") setTimeout(() => poll(url), 1000);
-    else if (s.status === "failed") status("Lỗi: " + s.error.message);
+    else if (s.status === "failed") status("Lỗi: " + (s.message_vi || s.error.message));
   }
+  // Back from the list of uploads (/upload?id=…): follow that upload again.
+  const follow = document.getElementById("upload-form").dataset.follow;
+  if (follow) poll("/api/uploads/" + encodeURIComponent(follow));
 })();

@@ -103,7 +103,7 @@ def correct(settings: Settings, document_id: str, doc_type: str | None,
     for item in fields:
         name, sep, value = item.partition("=")
         if not sep:
-            raise InvalidCorrection(f"--field {item!r}: write NAME=VALUE")
+            raise InvalidCorrection(f"--field {item!r}: write NAME=VALUE", problem="not_a_field")
         parsed[name.strip()] = value
     with runtime(settings) as rt:
         # the login name, as ever: actor() without the settings leaves SOHOA_ACTOR out

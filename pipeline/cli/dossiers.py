@@ -196,7 +196,7 @@ def retrieve(settings: Settings, code: str, personal_id: str, output: Path,
 @pass_settings
 def verify_copy(settings: Settings, file: Path, code: str | None, as_json: bool) -> None:
     """Whether FILE is an unchanged copy issued by this archive. Exits 1 when it is not."""
-    from pipeline.dossiers import verify_copy as run_verify
+    from pipeline.copies import verify_copy as run_verify
 
     with runtime(settings) as rt:
         result = run_verify(rt, file, code)

@@ -237,6 +237,22 @@ class DossiersMixin:
                              .order_by(PersonDocumentRow.document_id))
             return [(d, r) for d, r in rows]
 
+    def document_people(self, document_id: str) -> list[tuple[PersonRecord, str]]:
+        """(person, role) of everyone a document names, merged records resolved."""
+        with self._session() as s:
+            rows = s.execute(select(PersonDocumentRow.person_id, PersonDocumentRow.role)
+                             .where(PersonDocumentRow.document_id == document_id)
+                             .order_by(PersonDocumentRow.person_id)).all()
+            out = []
+            for person_id, role in rows:
+                row = s.get(PersonRow, person_id)
+                while row is not None and row.merged_into is not None:
+                    row = s.get(PersonRow, row.merged_into)
+                if row is not None:
+                    out.append((PersonRecord(**{n: getattr(row, n)
+                                                for n in _names(PersonRecord)}), role))
+            return out
+
     def merge_people(self, keep: int, other: int) -> None:
         with self._guard(), self._session() as s, s.begin():
             a, b = s.get(PersonRow, keep), s.get(PersonRow, other)

@@ -107,6 +107,7 @@ def test_staff_routes_have_the_expected_roles(app):
         ("GET", "/api/review"): "clerk",
         ("POST", "/api/uploads"): "archivist", ("GET", "/api/uploads/{upload_id}"): "archivist",
         ("GET", "/api/batches/{batch_id}"): "archivist", ("GET", "/upload"): "archivist",
+        ("GET", "/uploads"): "archivist",
         ("GET", "/api/audit"): "admin", ("GET", "/api/users"): "admin",
         ("POST", "/api/users"): "admin", ("GET", "/admin"): "admin",
         ("POST", "/admin/users"): "admin",

@@ -71,6 +71,14 @@ def is_error(r, status: int, code: str | None = None) -> bool:
     return True
 
 
+def is_error_page(r, status: int) -> bool:
+    """A page's error: a Vietnamese page that says what went wrong and what to do."""
+    assert r.status_code == status, r.status_code
+    assert r.headers["content-type"].startswith("text/html"), r.headers["content-type"]
+    assert 'id="problem"' in r.text and 'id="advice"' in r.text and 'lang="vi"' in r.text
+    return True
+
+
 def multipart_head(size: int, name: str = "scan.jpg") -> tuple[bytes, bytes]:
     """The opening of a one-file multipart body of ``size`` file bytes, and its close."""
     head = (f"--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"files\"; "
@@ -282,9 +290,12 @@ def test_a_422_names_the_problem_but_never_echoes_the_input(app):
     c = client(app)
     secret = "mật-khẩu-bí-mật-9"
     r = c.post("/login", data={"username": "lan", "password": secret})  # no form token
+    assert is_error_page(r, 422) and secret not in r.text  # a page's error is a page
+    r = c.post("/api/login", json={"username": "lan"})  # no password
     assert is_error(r, 422, "invalid_request")
-    assert secret not in r.text and {"where": "body.csrf", "problem": "missing"} in \
-        r.json()["error"]["fields"]
+    assert {"where": "body.password", "problem": "missing"} in r.json()["error"]["fields"]
+    r = c.post("/api/login", json={"username": {"x": secret}, "password": secret})
+    assert is_error(r, 422) and secret not in r.text
     lan = client(app, "lan")
     r = lan.post("/api/documents/x/corrections", headers={"X-CSRF-Token": lan.csrf},
                  json={"fields": {"subject_name": {"secret": secret}}})
@@ -294,12 +305,12 @@ def test_a_422_names_the_problem_but_never_echoes_the_input(app):
 def test_unknown_paths_and_methods_answer_in_the_one_shape(app):
     c = client(app)
     assert is_error(c.get("/api/nope"), 404, "not_found")
-    assert is_error(c.get("/nope/<script>"), 404) and "<script>" not in c.get(
+    assert is_error_page(c.get("/nope/<script>"), 404) and "<script>" not in c.get(
         "/nope/<script>").text
     r = c.delete("/api/search")
     assert is_error(r, 405, "method_not_allowed") and "GET" in r.headers["allow"]
-    assert is_error(c.get("/static/%2e%2e/app.py"), 404)
-    assert is_error(c.get("/static/swagger-ui/..%2f..%2f__init__.py"), 404)
+    assert is_error_page(c.get("/static/%2e%2e/app.py"), 404)
+    assert is_error_page(c.get("/static/swagger-ui/..%2f..%2f__init__.py"), 404)
 
 
 # ------------------------------------------------------------------------- headers

@@ -49,7 +49,7 @@ def test_a_clerk_finds_a_record_typed_without_diacritics_and_downloads_its_pdf(p
     page.fill("#q", "dinh hong thao")
     page.click("#search")
     page.wait_for_selector("#total")
-    assert page.inner_text("#total") == "1 trang tìm thấy"
+    assert page.inner_text("#total") == "Tìm thấy 1 trang."
     marked = page.eval_on_selector_all(".snippet mark", "ms => ms.map(m => m.textContent)")
     assert {"ĐINH", "HỒNG", "THẢO"} <= {m.upper() for m in marked}  # highlighted, with marks
     shot(page, "2-search-results")
@@ -77,8 +77,8 @@ def test_an_archivist_uploads_and_watches_the_progress_and_the_rejections(page, 
     # (expect, not wait_for_function: the page's CSP forbids the eval that polling a string uses)
     expect(page.locator("#status")).to_have_text(re.compile(r"^Xong"),
                                                  timeout=300_000)  # a hung test stops; no timing
-    assert "truncated" in page.inner_text("#rejected")
-    assert "done (1 trang)" in page.inner_text("#done")
+    assert "truncated-transfer.jpg: Tệp bị cắt cụt" in page.inner_text("#rejected")
+    assert "death-jpeg-skew-0.6.jpg: Xong (1 trang)" in page.inner_text("#done")
     assert page.eval_on_selector("#bar", "b => b.value === b.max")
     shot(page, "4-upload-done")
 
@@ -126,7 +126,7 @@ def test_a_clerk_sees_the_words_marked_on_the_image_and_corrects_a_field(page, s
     page.click("#save")
     page.wait_for_selector("#saved")
     assert page.input_value("#field-registration_number") == "482"
-    assert "registration_number" in page.inner_text("#corrections")
+    assert "Số đăng ký\t480\t482\tlan" in page.inner_text("#corrections")
     shot(page, "8-document-corrected")
     page.click("text=Chờ kiểm tra")
     page.wait_for_selector("#queue")
