@@ -24,13 +24,23 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api import errors, guard, i18n
 from api.deps import CITIZEN_LIMIT, MAX_UPLOAD, STATUS, RateLimit
-from api.routes import admin, auth, citizens, docs, documents, dossiers, search, uploads
+from api.routes import (
+    admin,
+    auth,
+    citizens,
+    docs,
+    documents,
+    dossiers,
+    keying,
+    search,
+    uploads,
+)
 from pipeline.config import Settings
 from pipeline.errors import SohoaError
 from pipeline.runtime import open_runtime
 
 log = logging.getLogger(__name__)
-ROUTERS = (auth, search, documents, dossiers, admin, uploads, citizens, docs)
+ROUTERS = (auth, search, documents, dossiers, keying, admin, uploads, citizens, docs)
 
 
 def create_app(settings: Settings | None = None, *, secure_cookies: bool = False) -> FastAPI:

@@ -17,6 +17,7 @@ ADVICE = {
     403: "Nếu công việc cần quyền này, hãy nhờ quản trị viên cấp quyền cho tài khoản của bạn.",
     404: "Hãy kiểm tra lại địa chỉ hoặc mã đã gõ, hoặc tìm lại từ trang Tìm kiếm.",
     405: "Hãy dùng các nút và biểu mẫu trên trang thay vì gõ địa chỉ trực tiếp.",
+    409: "Hãy quay lại danh sách và chọn bản khác.",
     413: "Hãy gửi tệp nhỏ hơn, hoặc chia thành nhiều lần tải lên.",
     415: "Hãy gửi lại bằng biểu mẫu trên trang.",
     422: "Hãy kiểm tra lại các ô đã nhập rồi gửi lại.",

@@ -48,15 +48,16 @@ BODY_LIMITS = {
 }
 
 CODES = {400: "bad_request", 401: "unauthorised", 403: "forbidden", 404: "not_found",
-         405: "method_not_allowed", 413: "too_large", 415: "unsupported_media_type",
-         422: "invalid_request", 429: "rate_limited", 500: "internal_error",
-         503: "backend_unavailable"}
+         405: "method_not_allowed", 409: "conflict", 413: "too_large",
+         415: "unsupported_media_type", 422: "invalid_request", 429: "rate_limited",
+         500: "internal_error", 503: "backend_unavailable"}
 MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
     401: "Vui lòng đăng nhập.",
     403: "Bạn không có quyền làm việc này.",
     404: "Không tìm thấy.",
     405: "Địa chỉ này không nhận phương thức đó.",
+    409: "Thao tác này không còn thực hiện được.",
     413: "Dữ liệu gửi lên quá lớn.",
     415: "Kiểu dữ liệu gửi lên không được hỗ trợ.",
     422: "Dữ liệu gửi lên không hợp lệ.",

@@ -82,6 +82,15 @@ def page_names(names: tuple[str, ...], texts: list[str]) -> list[tuple[str, ...]
     return [tuple(share) for share in shares]
 
 
+def with_names(text: str, names: tuple[str, ...]) -> str:
+    """A page's text as indexed: what was read, and below it the names the record gives that
+    the text does not hold (keyed by hand from a handwritten page, or corrected by a clerk),
+    so that every word of them is found."""
+    folded = f" {' '.join(folded_tokens(text or ''))} "
+    extra = [n for n in names if f" {' '.join(folded_tokens(n))} " not in folded]
+    return "\n".join([text or "", *extra]) if extra else text
+
+
 def index_pages(doc_id: str, doc_type: str, fields: dict, dossier_code: str | None,
                 created_at: dt.datetime | None, pages: Iterable) -> list[IndexedPage]:
     """A document's pages (anything with ``number`` and ``text``) as the index holds them;
@@ -91,7 +100,7 @@ def index_pages(doc_id: str, doc_type: str, fields: dict, dossier_code: str | No
     authority = fields.get("issuing_authority")
     scanned = created_at.date().isoformat() if created_at else None
     names = page_names(person_names(fields), [p.text for p in pages])
-    return [IndexedPage(doc_id, p.number, p.text, doc_type, dossier_code,
+    return [IndexedPage(doc_id, p.number, with_names(p.text, names[i]), doc_type, dossier_code,
                         personal_ids(fields), event_date(doc_type, fields), scanned,
                         authority if isinstance(authority, str) else None, names[i])
             for i, p in enumerate(pages)]

@@ -70,6 +70,12 @@ def check_value(name: str, value: str) -> object:
     return value
 
 
+def _order(name: str) -> tuple:
+    """Fields first, then entries by number: new entries are added in order."""
+    m = ENTRY_FIELD.fullmatch(name)
+    return (1, int(m.group(1)), m.group(2)) if m else (0, 0, name)
+
+
 def _iso(value: str) -> bool:
     try:
         dt.date.fromisoformat(value)
@@ -103,13 +109,15 @@ def correct(rt: Runtime, document_id: str, *, by: str, doc_type: str | None = No
             raise InvalidCorrection(f"unknown type {doc_type!r}; one of: {', '.join(TYPES)}",
                                     problem="unknown_type", value=doc_type)
         changes.append(("type", current.type, doc_type))
-    for name, raw in (fields or {}).items():
+    entries = current.fields.get("entries") or []
+    rows = len(entries)  # with the entries this correction adds, in order
+    for name, raw in sorted((fields or {}).items(), key=lambda kv: _order(kv[0])):
         if m := ENTRY_FIELD.fullmatch(name):  # a register or household entry's field
-            entries = current.fields.get("entries") or []
             index, attr = int(m.group(1)), m.group(2)
-            if index >= len(entries) + 1:
-                raise InvalidCorrection(f"{name!r}: the page has {len(entries)} entries",
+            if index > rows:
+                raise InvalidCorrection(f"{name!r}: the page has {rows} entries",
                                         problem="no_such_entry", field=name)
+            rows = max(rows, index + 1)
             old = entries[index].get(attr) if index < len(entries) else None
             changes.append((name, old, check_value(attr, raw)))
             continue

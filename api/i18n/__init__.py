@@ -185,3 +185,12 @@ def correction_problem(exc) -> str:
     field: "Ngày sinh: «31/02/1990» không phải là ngày. Hãy viết dạng 12/03/1987."."""
     text = term("correction", exc.problem).format(value=exc.value or "")
     return f"{field(exc.field)}: {text}" if exc.field else text
+
+
+def keying_problem(exc) -> str:
+    """A refused keying (pipeline.keying.KeyingError) in Vietnamese, naming the field."""
+    if _has("keying", exc.problem):
+        text = term("keying", exc.problem)
+    else:
+        text = term("correction", exc.problem).format(value=exc.value or "")
+    return f"{field(exc.field)}: {text}" if exc.field else text

@@ -88,6 +88,7 @@ def document_page(request: Request, doc_id: str, q: str = "", saved: str = "",
         "texts": {p.number: pages.highlighted(p.text or "", q) for p in doc.pages},
         "marks": {p.number: matched_boxes(rt, p, q) for p in doc.pages} if q else {},
         "saved": saved, "error": error[:300],
+        "keyings": rt.catalogue.keying_tasks(document_id=doc.id),
         "links": rt.catalogue.links(document_id=doc.id)})
 
 

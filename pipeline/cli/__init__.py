@@ -15,7 +15,16 @@ import sys
 
 import click
 
-from pipeline.cli import documents, dossiers, ingest, preservation, searching, web, workers
+from pipeline.cli import (
+    documents,
+    dossiers,
+    ingest,
+    keying,
+    preservation,
+    searching,
+    web,
+    workers,
+)
 from pipeline.config import Settings
 from pipeline.errors import SohoaError, translate
 
@@ -46,7 +55,7 @@ for _command in (
     dossiers.merge_people, dossiers.retrieve, dossiers.verify_copy, dossiers.audit_log,
     preservation.verify, preservation.export_dossier, preservation.migrate_storage,
     workers.worker, workers.batch,
-    web.serve, web.user,
+    web.serve, web.user, keying.keying,
 ):
     cli.add_command(_command)
 

@@ -28,6 +28,7 @@ from storage.catalogue.batches import BatchesMixin
 from storage.catalogue.documents import DocumentsMixin
 from storage.catalogue.dossiers import DossiersMixin
 from storage.catalogue.fixity import FixityMixin
+from storage.catalogue.keying import AlreadyKeyed, Keying, KeyingMixin, KeyingTask
 from storage.catalogue.records import (
     AuditEntry,
     CopyRecord,
@@ -74,12 +75,15 @@ from storage.catalogue.users import UsersMixin
 
 
 class Catalogue(DocumentsMixin, DossiersMixin, BatchesMixin, UsersMixin, AuditMixin,
-                FixityMixin, CatalogueBase):
+                FixityMixin, KeyingMixin, CatalogueBase):
     """The catalogue, behind one interface: see the mixins for each aggregate."""
 
 
 __all__ = [
     "HEAD",
+    "AlreadyKeyed",
+    "Keying",
+    "KeyingTask",
     "AuditEntry",
     "AuditRow",
     "Base",

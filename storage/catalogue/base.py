@@ -71,7 +71,7 @@ class CatalogueBase:
         return self._Guard()
 
 
-HEAD = "0007"  # the newest migration in storage/migrations/versions
+HEAD = "0008"  # the newest migration in storage/migrations/versions
 _LOCK = 727_105  # PostgreSQL advisory lock id: one process migrates at a time
 
 

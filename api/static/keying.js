@@ -1,0 +1,25 @@
+// The keying and settlement pages: zoom the page image (buttons, Alt+= / Alt+-), and pick
+// "Giá trị khác" when its box is typed in. Keys for letters are never intercepted, so the
+// operating system's Vietnamese input method (Telex, VNI) works in every field.
+(function () {
+  let scale = 1;
+  const imgs = [...document.querySelectorAll("img.zoomable")];
+  function zoom(by) {
+    scale = Math.min(4, Math.max(1, scale * by));
+    for (const img of imgs) img.style.width = (100 * scale) + "%";
+  }
+  const zin = document.getElementById("zoom-in"), zout = document.getElementById("zoom-out");
+  if (zin) zin.addEventListener("click", () => zoom(1.25));
+  if (zout) zout.addEventListener("click", () => zoom(0.8));
+  document.addEventListener("keydown", e => {
+    if (e.altKey && (e.key === "=" || e.key === "+")) { e.preventDefault(); zoom(1.25); }
+    if (e.altKey && (e.key === "-" || e.key === "−")) { e.preventDefault(); zoom(0.8); }
+  });
+  for (const other of document.querySelectorAll("input[name^='other:']")) {
+    other.addEventListener("input", () => {
+      const key = other.name.slice(6);
+      const radio = document.querySelector(`input[type=radio][name='pick:${CSS.escape(key)}'][value=other]`);
+      if (radio) radio.checked = true;
+    });
+  }
+})();
