@@ -53,6 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"skipped {report.file}: {report.status}", file=sys.stderr)
                 continue
             truth = json.loads(truth_file.read_text(encoding="utf-8"))
+            if any(p.get("script", "printed") != "printed" for p in truth["pages"]):
+                print(f"skipped {report.file}: handwritten (keyed by hand, not OCR'd: "
+                      f"bench/handwriting.py measures the script detector)", file=sys.stderr)
+                continue
             doc = rt.catalogue.get_document(report.document_id)
             docs += 1
             types_ok += doc.type == truth["type"]

@@ -75,9 +75,11 @@ def main(argv: list[str] | None = None) -> int:
             import json
 
             scans = sorted((ROOT / "samples" / "scans").iterdir())
-            sets["committed samples"] = [
-                (p, json.loads((ROOT / "samples" / "truth" / f"{p.name}.gt.json").read_text()))
-                for p in scans]
+            pairs = [(p, json.loads((ROOT / "samples" / "truth" / f"{p.name}.gt.json")
+                                    .read_text())) for p in scans]
+            sets["committed samples"] = [  # printed pages only: handwriting is keyed
+                (p, t) for p, t in pairs
+                if all(pg.get("script", "printed") == "printed" for pg in t["pages"])]
         ctx = multiprocessing.get_context("forkserver")
         with ctx.Pool(args.workers, initializer=_init) as pool:
             for label, pairs in sets.items():

@@ -308,14 +308,17 @@ def store_page(rt: Runtime, page: Page) -> list[str]:
         hocr_key=keys["hocr"], words_key=keys["words"], text_source=page.text_source,
         needs_review=page.needs_review, rotation_method=page.rotation_method,
         hashes={role: hashlib.sha256(data).hexdigest() for role, (_, data) in blobs.items()},
-        codes=list(page.codes), fields=records_to_dicts(list(page.records))))
+        codes=list(page.codes), fields=records_to_dicts(list(page.records)),
+        script=page.script, script_regions=list(page.script_regions),
+        index_text=page.index_text))
     return list(keys.values())
 
 
 def stored_pages(record: DocumentRecord) -> list[PageText]:
     """What completing needs of pages stored by other processes (the catalogue's rows)."""
     return [PageText(p.number, p.text, tuple(records_from_dicts(p.fields)), tuple(p.codes),
-                     p.needs_review) for p in sorted(record.pages, key=lambda p: p.number)]
+                     p.needs_review, p.script, p.index_text)
+            for p in sorted(record.pages, key=lambda p: p.number)]
 
 
 # ---------------------------------------------------------------------------- complete
@@ -364,5 +367,10 @@ def complete(rt: Runtime, record: DocumentRecord, pages: Sequence[PageText], mod
     link_document(rt, replace(record, type=doc.type, fields=doc.values,
                               dossier_code=doc.dossier_code, status=status),
                   tuple(c for p in pages for c in p.codes))
+    handwritten = [p.number for p in pages if p.script != "printed"]
+    if handwritten:  # what no machine reads is keyed by hand (pipeline/keying.py)
+        rt.catalogue.add_keying_task(doc.id, created_by="sohoa", prefill={
+            k: doc.values[k] for k in ("book_number", "issuing_authority", "dossier_code")
+            if isinstance(doc.values.get(k), str)})
     clear_quarantine(rt, record.sha256)
     return status

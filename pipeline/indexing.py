@@ -99,8 +99,10 @@ def index_pages(doc_id: str, doc_type: str, fields: dict, dossier_code: str | No
     pages = list(pages)
     authority = fields.get("issuing_authority")
     scanned = created_at.date().isoformat() if created_at else None
-    names = page_names(person_names(fields), [p.text for p in pages])
-    return [IndexedPage(doc_id, p.number, with_names(p.text, names[i]), doc_type, dossier_code,
+    texts = [p.text if getattr(p, "index_text", None) is None else p.index_text
+             for p in pages]  # never what was "read" from handwriting
+    names = page_names(person_names(fields), texts)
+    return [IndexedPage(doc_id, p.number, with_names(texts[i], names[i]), doc_type, dossier_code,
                         personal_ids(fields), event_date(doc_type, fields), scanned,
                         authority if isinstance(authority, str) else None, names[i])
             for i, p in enumerate(pages)]

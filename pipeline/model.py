@@ -94,6 +94,9 @@ class Page:
     needs_review: bool = False  # OCR confidence below the review threshold
     records: tuple[Record, ...] = ()  # fields found on the page, one record per person/entry
     codes: tuple[str, ...] = ()  # what the QR codes and barcodes on the page say
+    script: str = "printed"  # "printed" | "handwritten" | "mixed" (ocr/script.py)
+    script_regions: tuple[dict, ...] = ()  # {"box", "label", "score"} of each region
+    index_text: str | None = None  # what search may hold of the text (None: all of it)
 
     @property
     def lines(self) -> list[Line]:
@@ -112,7 +115,9 @@ class Page:
                 "ocr_confidence": self.ocr_confidence, "text": self.text, "hocr": self.hocr,
                 "words": self.words_dicts(), "text_source": self.text_source,
                 "needs_review": self.needs_review,
-                "records": records_to_dicts(list(self.records)), "codes": list(self.codes)}
+                "records": records_to_dicts(list(self.records)), "codes": list(self.codes),
+                "script": self.script, "script_regions": list(self.script_regions),
+                "index_text": self.index_text}
 
     @classmethod
     def from_dict(cls, d: dict, image: bytes = b"") -> Page:
@@ -121,11 +126,14 @@ class Page:
                    d["rotation_confidence"], d["ocr_confidence"], d["text"], d["hocr"],
                    tuple(Word.from_dict(w) for w in d["words"]), d["text_source"],
                    d["rotation_method"], d["needs_review"],
-                   tuple(records_from_dicts(d["records"])), tuple(d["codes"]))
+                   tuple(records_from_dicts(d["records"])), tuple(d["codes"]),
+                   d.get("script", "printed"), tuple(d.get("script_regions") or ()),
+                   d.get("index_text"))
 
     def summary(self) -> PageText:
         """What completing the document needs of this page, without image or words."""
-        return PageText(self.number, self.text, self.records, self.codes, self.needs_review)
+        return PageText(self.number, self.text, self.records, self.codes, self.needs_review,
+                        self.script, self.index_text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,16 +146,20 @@ class PageText:
     records: tuple[Record, ...] = ()
     codes: tuple[str, ...] = ()
     needs_review: bool = False
+    script: str = "printed"
+    index_text: str | None = None  # None: all of ``text``
 
     def to_dict(self) -> dict:
         return {"number": self.number, "text": self.text,
                 "records": records_to_dicts(list(self.records)), "codes": list(self.codes),
-                "needs_review": self.needs_review}
+                "needs_review": self.needs_review, "script": self.script,
+                "index_text": self.index_text}
 
     @classmethod
     def from_dict(cls, d: dict) -> PageText:
         return cls(d["number"], d["text"], tuple(records_from_dicts(d["records"])),
-                   tuple(d["codes"]), d["needs_review"])
+                   tuple(d["codes"]), d["needs_review"], d.get("script", "printed"),
+                   d.get("index_text"))
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ocr.engine import OcrEngine, words_text
+from ocr.engine import OcrEngine, lines_of, words_text
 from ocr.hocr import words_to_hocr
 from ocr.noise import implausible_share
 from ocr.page import process_page, working_resolution
@@ -81,6 +81,7 @@ def run_page(task: PageTask, engine: OcrEngine) -> Page:
     codes = _codes(result.image)
     data, ext = encode(result.image, bilevel=bilevel)
     rec = result.recognized
+    script, reliable = read_script(result.image, rec.words)
     h, w = result.image.shape[:2]
     return Page(
         document_id=task.document_id, number=task.number, image=data, image_ext=ext,
@@ -90,7 +91,29 @@ def run_page(task: PageTask, engine: OcrEngine) -> Page:
         ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr, words=rec.words,
         needs_review=(rec.confidence < task.review_confidence
                       or implausible_share(rec.words) > MAX_IMPLAUSIBLE),
-        records=tuple(extract_page(rec.words, page=task.number)), codes=codes)
+        records=tuple(extract_page(reliable, page=task.number)), codes=codes, **script)
+
+
+def read_script(image, words) -> tuple[dict, list]:
+    """Printed, handwritten or mixed (ocr/script.py), the handwritten regions, and the text
+    search may hold; with the words that are not handwriting, the only ones fields are read
+    from. A handwritten page gives search nothing, a mixed page its printed words: what
+    Tesseract makes of a hand is not evidence (such records are keyed, pipeline/keying.py)."""
+    from ocr.script import classify_page
+
+    found = classify_page(image, words)
+    if found.script == "printed":
+        return {"script": "printed"}, list(words)
+    boxes = [r.box for r in found.regions if r.label == "handwritten"]
+
+    def in_hand(word) -> bool:
+        x, y = (word.box[0] + word.box[2]) / 2, (word.box[1] + word.box[3]) / 2
+        return any(x0 <= x <= x1 and y0 <= y <= y1 for x0, y0, x1, y1 in boxes)
+
+    kept = [] if found.script == "handwritten" else [w for w in words if not in_hand(w)]
+    text = "\n".join(" ".join(w.text for w in line) for line in lines_of(kept))
+    return {"script": found.script, "index_text": text,
+            "script_regions": tuple(r.to_dict() for r in found.regions)}, kept
 
 
 def _codes(image) -> tuple[str, ...]:

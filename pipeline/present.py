@@ -39,6 +39,7 @@ def document_dict(doc, corrections=()) -> dict:
             "ocr_confidence": p.ocr_confidence,
             "width": p.width, "height": p.height, "dpi": p.dpi, "image_key": p.image_key,
             "text_source": p.text_source, "needs_review": p.needs_review,
+            "script": p.script, "script_regions": p.script_regions,
             "text": p.text} for p in doc.pages],
         "pages_needing_review": [p.number for p in doc.pages if p.needs_review],
     }

@@ -15,6 +15,9 @@ Usage:
                                                    # ground truth in DIR-truth
     python samples/generate.py pages --out DIR --types dossier_receipt --qr '{dossier_code}'
                                                    # receipts with a QR code of their code
+    python samples/generate.py handwritten --out DIR --seed 1 --count 20
+                                                   # forms filled by hand, handwritten registers
+    python samples/generate.py handwritten-committed   # their examples in samples/scans
 
 Conventions: ``skew_angle`` is the angle in degrees, counter-clockwise positive, by which the
 content was tilted; ``rotation`` (0/90/180/270) is the counter-clockwise quarter-turn applied
@@ -30,6 +33,7 @@ import math
 import random
 import sys
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -830,10 +834,13 @@ def _scribble(draw: ImageDraw.ImageDraw, at: tuple[float, float], dpi: int,
 
 def render(lay: Layout, rng: random.Random, deg: Degradation, *, stamp_text: str,
            qr: list[str] | None = None, qr_module_mm: float = QR_MODULE_MM,
-           codes: list[dict] | None = None) -> np.ndarray:
+           codes: list[dict] | None = None,
+           overlay: Callable[[Image.Image, random.Random], None] | None = None) -> np.ndarray:
     """The page image. ``qr``: texts to print as QR codes (before the degradation, which
     then applies to them too); their ground truth is appended to ``codes``. The QR option
-    draws no random numbers: the rest of the page is exactly the page without it."""
+    draws no random numbers: the rest of the page is exactly the page without it.
+    ``overlay(image, rng)`` draws on the page after its printed text (handwriting,
+    samples/handwriting.py), before the signature, seal and degradation."""
     img = Image.new("RGB", (lay.width, lay.height), (255, 255, 255))
     draw = ImageDraw.Draw(img)
     for (x, y), text, font in lay.ops:
@@ -843,6 +850,8 @@ def render(lay: Layout, rng: random.Random, deg: Degradation, *, stamp_text: str
             continue
         ink = rng.randint(0, 45)
         draw.text((x, y), text, font=font, fill=(ink, ink, ink))
+    if overlay is not None:
+        overlay(img, rng)
     if lay.signature_at:
         _scribble(draw, lay.signature_at, lay.dpi, rng)
         if deg.stamp:
@@ -1125,8 +1134,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--qr", action="append", metavar="TEMPLATE",
                    help="print a QR code on the first page carrying TEMPLATE formatted with the "
                         "document's fields, e.g. '{dossier_code}' (repeatable)")
+    from samples import handwriting_pages  # pages with handwriting (samples/handwriting.py)
+
+    handwriting_pages.add_arguments(sub)
     args = parser.parse_args(argv)
-    if args.command == "committed":
+    if args.command.startswith("handwritten"):
+        handwriting_pages.run(args)
+    elif args.command == "committed":
         committed(args.out, args.truth, seed=args.seed)
     elif args.command == "bad":
         bad(args.out, args.scans)

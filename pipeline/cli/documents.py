@@ -56,7 +56,8 @@ def show(settings: Settings, document_id: str, as_json: bool) -> None:
     for p in data["pages"]:
         how = ("text layer kept, no OCR" if p["text_source"] == "text_layer" else
                f"skew {p['skew_angle']:+.2f}°, rotation {p['rotation']}°, OCR confidence "
-               f"{p['ocr_confidence']:.0f}" + (" — needs review" if p["needs_review"] else ""))
+               f"{p['ocr_confidence']:.0f}" + (" — needs review" if p["needs_review"] else "")
+               + (f" — {p['script']}: to be keyed by hand" if p["script"] != "printed" else ""))
         click.echo(f"\n--- page {p['number']}: {how} ---")
         click.echo(p["text"])
 

@@ -31,6 +31,9 @@ class PageRecord:
     hashes: dict = field(default_factory=dict)  # role -> SHA-256 of the stored object
     codes: list = field(default_factory=list)  # what QR codes and barcodes on it say
     fields: list = field(default_factory=list)  # the field records extracted from it (dicts)
+    script: str = "printed"  # "printed" | "handwritten" | "mixed"
+    script_regions: list = field(default_factory=list)
+    index_text: str | None = None  # what search may hold of the text (None: all of it)
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,6 +195,8 @@ def _page(row: PageRow) -> PageRecord:
     values["hashes"] = dict(values["hashes"] or {})
     values["codes"] = list(values["codes"] or [])
     values["fields"] = list(values["fields"] or [])
+    values["script_regions"] = list(values["script_regions"] or [])
+    values["script"] = values["script"] or "printed"
     return PageRecord(**values)
 
 

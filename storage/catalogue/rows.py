@@ -68,6 +68,11 @@ class PageRow(Base):
     # checks compare the store against. Empty for pages stored before migration 0002.
     hashes: Mapped[dict | None] = mapped_column(JSON, nullable=True, default=dict)
     codes: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)  # QR payloads
+    # printed | handwritten | mixed, the handwritten regions, and the text search may hold
+    # (without what was "read" from handwriting; None: all of ``text``): migration 0008
+    script: Mapped[str] = mapped_column(String(12), default="printed")
+    script_regions: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
+    index_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The field records extracted from this page (dicts). Empty for pages before 0006.
     fields: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
     document: Mapped[DocumentRow] = relationship(back_populates="pages")

@@ -88,6 +88,9 @@ def test_every_page_has_text_angles_and_type(batch):
         assert len(doc["pages"]) == len(gt["pages"])
         for page, page_gt in zip(doc["pages"], gt["pages"], strict=True):
             assert set(page) >= {"number", "skew_angle", "rotation", "ocr_confidence", "text"}
+            assert page["script"] == page_gt.get("script", "printed")
+            if page["script"] != "printed":
+                continue  # what Tesseract makes of a hand is not text (tests/e2e/test_handwriting)
             assert len(page["text"]) > 0.5 * len(page_gt["text"])
             assert abs(page["skew_angle"] - page_gt["skew_angle"]) < 0.1
             assert page["rotation"] == page_gt["rotation"]
@@ -105,7 +108,10 @@ def test_names_in_the_ground_truth_are_found_without_diacritics(batch):
     for r in batch["reports"]:
         if r["status"] != "done":
             continue
-        for name in truth(Path(r["file"]).name)["names"]:
+        gt = truth(Path(r["file"]).name)
+        if any(p.get("script", "printed") != "printed" for p in gt["pages"]):
+            continue  # found once keyed by hand (tests/e2e/test_handwriting.py)
+        for name in gt["names"]:
             query = fold(name)
             assert query.isascii()
             queries += 1

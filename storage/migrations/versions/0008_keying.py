@@ -1,4 +1,5 @@
-"""keying of handwritten records: tasks and keyings
+"""keying of handwritten records: tasks and keyings; each page's script (printed,
+handwritten, mixed), its handwritten regions and the text search may hold
 
 Revision ID: 0008
 Revises: 0007
@@ -17,6 +18,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("pages", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("script", sa.String(length=12), nullable=False,
+                                      server_default="printed"))
+        batch_op.add_column(sa.Column("script_regions", sa.JSON(), nullable=True))
+        batch_op.add_column(sa.Column("index_text", sa.Text(), nullable=True))
     op.create_table(
         "keying_tasks",
         sa.Column("id", sa.Integer(), autoincrement=True, nullable=False),
@@ -62,3 +68,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_keying_tasks_status"))
         batch_op.drop_index(batch_op.f("ix_keying_tasks_document_id"))
     op.drop_table("keying_tasks")
+    with op.batch_alter_table("pages", schema=None) as batch_op:
+        batch_op.drop_column("index_text")
+        batch_op.drop_column("script_regions")
+        batch_op.drop_column("script")

@@ -1,0 +1,134 @@
+"""Printed or handwritten (ocr/script.py): generated pages with handwriting and the printed
+samples, read by the real Tesseract engine, then classified."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from ocr import script
+from ocr.engine import TesseractEngine, Word
+from ocr.page import process_page
+from tests.conftest import SCANS, truth
+
+hw = pytest.importorskip("samples.handwriting")
+hp = pytest.importorskip("samples.handwriting_pages")
+
+needs_fonts = pytest.mark.skipif(not hw.available(),
+                                 reason="handwriting fonts missing: run `./run setup`")
+# Printed samples of every layout: grey and colour, serif and sans, a seal, a 1-bit fax page.
+PRINTED = ["birth-color-stamp-jpeg-skew-1.1.jpg", "death-jpeg-skew-0.6.jpg",
+           "marriage-jpeg-skew-minus-2.4.jpg", "receipt-jpeg-skew-5.3.jpg",
+           "register-jpeg-skew-minus-4.1.jpg"]
+
+
+@pytest.fixture(scope="module")
+def engine():
+    eng = TesseractEngine()
+    yield eng
+    eng.close()
+
+
+def _classify_file(engine, path, index=0):
+    from pipeline.intake import load_page, sniff
+
+    page = load_page(path, sniff(path.read_bytes()[:1024]), index, max_pixels=10**9)
+    done = process_page(page.image, dpi=page.dpi, engine=engine)
+    return script.classify_page(done.image, done.recognized.words)
+
+
+def test_the_shipped_model_loads_and_matches_the_features():
+    model = script.load_model()
+    assert model.version.startswith("logreg")
+    n = 2 * len(script.FEATURES)
+    assert len(model.weights) == n + n * (n + 1) // 2
+
+
+def test_page_labels_need_enough_handwriting():
+    assert script.page_label(0, 150) == "printed"
+    assert script.page_label(3, 20) == "printed"  # a signature read as three words
+    assert script.page_label(4, 150) == "printed"
+    assert script.page_label(40, 150) == "mixed"
+    assert script.page_label(140, 150) == "handwritten"
+    assert script.page_label(0, 0) == "printed"
+
+
+def test_regions_are_runs_of_one_label_on_a_line():
+    words = [Word("Họ", 95, (10, 10, 40, 30), 0, 0), Word("tên:", 95, (45, 10, 90, 30), 0, 0),
+             Word("Lan", 30, (100, 8, 150, 34), 0, 0), Word("Anh", 20, (160, 8, 210, 34), 0, 0),
+             Word("Số", 96, (10, 50, 40, 70), 1, 0)]
+    regions = script.regions_of(words, np.array([0.1, 0.2, 0.9, 0.8, 0.05]))
+    assert [(r.label, r.box) for r in regions] == [
+        ("printed", (10, 10, 90, 30)), ("handwritten", (100, 8, 210, 34)),
+        ("printed", (10, 50, 40, 70))]
+    assert regions[1].to_dict() == {"box": [100, 8, 210, 34], "label": "handwritten",
+                                    "score": 0.85}
+
+
+def test_no_words_is_a_printed_page_without_regions():
+    result = script.classify_page(np.full((100, 100), 255, np.uint8), [])
+    assert result.script == "printed" and result.regions == () and result.handwritten_share == 0
+
+
+@needs_fonts
+def test_the_fonts_have_the_vietnamese_glyphs():
+    for family in hw.HAND_FONTS:
+        assert hw.missing_glyphs(hw.font_path(family)) == "", family
+
+
+@needs_fonts
+@pytest.mark.parametrize(("kind", "fonts", "want"), [
+    ("form", hw.TRAINING, "mixed"),
+    ("register-hand", hw.HELD_OUT, "handwritten"),
+    ("register", hw.HELD_OUT, "mixed"),
+    ("printed", hw.TRAINING, "printed"),
+])
+def test_generated_pages_are_classified(engine, kind, fonts, want):
+    rendered = hp.make_page(random.Random(f"test-script-{kind}"), kind, fonts=fonts)
+    page = rendered.truth["pages"][0]
+    assert page["script"] == want
+    grey = np.asarray(Image.fromarray(rendered.images[0]).convert("L"))
+    words = engine.recognize(grey, dpi=300).words
+    result = script.classify_page(grey, words)
+    assert result.script == want
+    hand = [r for r in result.regions if r.label == "handwritten"]
+    if want == "printed":
+        assert not hand
+        return
+    # Most handwritten regions found lie over a handwritten value of the truth.
+    truth_boxes = [r["box"] for r in page["regions"]]
+
+    def inside(box):
+        cx, cy = (box[0] + box[2]) / 2, (box[1] + box[3]) / 2
+        return any(b[0] - 10 <= cx <= b[2] + 10 and b[1] - 10 <= cy <= b[3] + 10
+                   for b in truth_boxes)
+
+    assert sum(inside(r.box) for r in hand) >= 0.9 * len(hand)
+
+
+@pytest.mark.parametrize("name", PRINTED)
+def test_printed_samples_are_not_marked_handwritten(engine, name):
+    assert truth(name)["pages"][0].get("script", "printed") == "printed"
+    assert _classify_file(engine, SCANS / name).script == "printed"
+
+
+@pytest.mark.parametrize("name", ["handwritten-birth-form-blue-ink.jpg",
+                                  "handwritten-register-black-ink.jpg"])
+def test_committed_handwritten_samples_are_found(engine, name):
+    assert _classify_file(engine, SCANS / name).script == truth(name)["pages"][0]["script"]
+
+
+@pytest.mark.slow
+def test_every_page_of_the_samples_has_its_script(engine):
+    wrong = []
+    for path in sorted(SCANS.iterdir()):
+        for i, page in enumerate(json.loads(
+                (SCANS.parent / "truth" / f"{path.name}.gt.json").read_text("utf-8"))["pages"]):
+            found = _classify_file(engine, path, i).script
+            if found != page.get("script", "printed"):
+                wrong.append(f"{path.name}#{i + 1}: {found}")
+    assert not wrong
