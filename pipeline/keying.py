@@ -86,9 +86,10 @@ def task_of(rt: Runtime, task_id: int) -> KeyingTask:
     return task
 
 
-def next_task(rt: Runtime, keyer: str) -> KeyingTask | None:
-    """The oldest open task this clerk has not keyed (None: nothing to key)."""
-    return rt.catalogue.next_keying_task(keyer)
+def next_task(rt: Runtime, keyer: str, doc_type: str | None = None) -> KeyingTask | None:
+    """The oldest open task this clerk has not keyed, of one type of document when given
+    (None: nothing to key)."""
+    return rt.catalogue.next_keying_task(keyer, doc_type=doc_type)
 
 
 # ---------------------------------------------------------------------------- values

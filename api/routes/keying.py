@@ -73,9 +73,11 @@ def api_tasks(status: Annotated[str | None, Query(pattern="^(open|disputed|accep
 
 
 @router.get("/api/keying/next", tags=["keying"])
-def api_next(user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
-    """The next record for this clerk to key (404 when none is left)."""
-    task = keying.next_task(rt, user.username)
+def api_next(type: Annotated[str | None, Query(max_length=40)] = None,
+             user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    """The next record for this clerk to key, of one document type when given (404 when
+    none is left)."""
+    task = keying.next_task(rt, user.username, type)
     if task is None:
         raise NotFound("nothing to key", code="nothing_to_key")
     return task_dict(task)
@@ -122,20 +124,26 @@ def queue_page(request: Request, message: Annotated[str, Query(max_length=300)] 
                user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
     tasks = rt.catalogue.keying_tasks(status="open") + rt.catalogue.keying_tasks(
         status="disputed")
-    titles = {}
+    titles, types = {}, {}
     for t in tasks:
         try:
-            titles[t.id] = pages.title(get_document(rt, t.document_id)[0])
+            doc = get_document(rt, t.document_id)[0]
+            titles[t.id], types[t.id] = pages.title(doc), doc.type
         except NotFound:
             titles[t.id] = t.document_id
+    kinds = sorted({ty for t, ty in types.items()
+                    if next(x for x in tasks if x.id == t).status == "open"})
     return TEMPLATES.TemplateResponse(request, "keying_queue.html", {
-        "user": user, "tasks": tasks, "titles": titles, "message": message,
+        "user": user, "tasks": tasks, "titles": titles, "message": message, "kinds": kinds,
         "stats": keying.stats(rt)})
 
 
+DocType = Annotated[str, Query(max_length=40)]
+
+
 @router.get("/keying/next", include_in_schema=False)
-def next_page(user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
-    task = keying.next_task(rt, user.username)
+def next_page(type: DocType = "", user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    task = keying.next_task(rt, user.username, type or None)
     if task is None:
         return RedirectResponse("/keying?message=" + quote("Không còn bản nào chờ bạn nhập."),
                                 303)

@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.catalogue.rows import Base, _now
+from storage.catalogue.rows import Base, DocumentRow, _now
 from storage.catalogue.safeguards import utc
 
 
@@ -128,16 +128,20 @@ class KeyingMixin:
                 q = q.where(KeyingTaskRow.document_id == document_id)
             return [_task(r, self._keyers(s, r.id)) for r in s.scalars(q)]
 
-    def next_keying_task(self, keyer: str) -> KeyingTask | None:
-        """The oldest open task with fewer than two keyings, none of them ``keyer``'s."""
+    def next_keying_task(self, keyer: str, *, doc_type: str | None = None
+                         ) -> KeyingTask | None:
+        """The oldest open task with fewer than two keyings, none of them ``keyer``'s (of a
+        document of ``doc_type`` when given)."""
         with self._session() as s:
             count = (select(func.count(KeyingRow.id)).where(KeyingRow.task_id == KeyingTaskRow.id)
                      .scalar_subquery())
             mine = select(KeyingRow.id).where(KeyingRow.task_id == KeyingTaskRow.id,
                                               KeyingRow.keyer == keyer).exists()
-            row = s.scalars(select(KeyingTaskRow).where(
-                KeyingTaskRow.status == "open", count < 2, ~mine)
-                .order_by(KeyingTaskRow.id).limit(1)).first()
+            q = select(KeyingTaskRow).where(KeyingTaskRow.status == "open", count < 2, ~mine)
+            if doc_type:
+                q = q.join(DocumentRow, DocumentRow.id == KeyingTaskRow.document_id).where(
+                    DocumentRow.type == doc_type)
+            row = s.scalars(q.order_by(KeyingTaskRow.id).limit(1)).first()
             return _task(row, self._keyers(s, row.id)) if row else None
 
     def add_keying(self, k: Keying) -> Keying:

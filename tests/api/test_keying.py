@@ -63,6 +63,10 @@ def test_two_clerks_agree_and_the_record_is_found_by_name_without_marks(app):
     task = lan.post("/api/keying/tasks", json={"document_id": doc}).json()
     assert task["status"] == "open" and task["keyings"] == 0
     assert lan.get("/api/keying/next").json()["id"] == task["id"]
+    # a clerk may take the queue one kind of document at a time
+    assert lan.get("/api/keying/next", params={"type": "birth_certificate"}).json()["id"] == \
+        task["id"]
+    assert lan.get("/api/keying/next", params={"type": "decision"}).status_code == 404
     first = key(lan, task["id"], subject_name="Lò Văn Páo", date_of_birth="14/08/2006")
     assert first.json()["status"] == "waiting"
     # the second keyer sees the task, never the first keyer's values
