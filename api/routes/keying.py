@@ -18,6 +18,7 @@ from api.deps import TEMPLATES, User, channel, check_csrf, clerk, runtime
 from pipeline import keying
 from pipeline.dossiers import audit
 from pipeline.errors import NotFound
+from pipeline.keying_zoom import places
 from pipeline.review import get_document
 from pipeline.runtime import Runtime
 
@@ -155,7 +156,9 @@ def _view(rt: Runtime, request: Request, user: User, task) -> dict:
     audit(rt, "keying_task_shown", doc.id, channel=channel(request), who=user.username,
           task=task.id)
     fields, columns = keying.schema(doc.type)
+    spots = places(rt, rt.catalogue.get_document(doc.id), fields)
     return {"user": user, "task": task, "doc": doc, "title": pages.title(doc),
+            "spots": {k: ",".join(map(str, v)) for k, v in spots.items()},
             "fields": [(f, i18n.field(f), i18n.value(f, task.prefill.get(f))) for f in fields],
             "columns": [(c, i18n.field(c)) for c in columns],
             "rows": max(8, len(doc.fields.get("entries") or [])) if columns else 0,

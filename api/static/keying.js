@@ -15,6 +15,28 @@
     if (e.altKey && (e.key === "=" || e.key === "+")) { e.preventDefault(); zoom(1.25); }
     if (e.altKey && (e.key === "-" || e.key === "−")) { e.preventDefault(); zoom(0.8); }
   });
+  // The line being keyed: zoom in and bring it to the middle of the frame.
+  const frame = document.getElementById("zoom-frame");
+  const mark = document.createElement("div");
+  mark.className = "line-mark";
+  if (frame) frame.appendChild(mark);
+  function show(input) {
+    const [page, , top, , height] = input.dataset.zoom.split(",").map(Number);
+    const img = document.getElementById("page-" + page);
+    if (!img || !frame) return;
+    if (scale < 2) zoom(2 / scale);
+    const y = img.offsetTop + img.offsetHeight * top / 100;
+    const h = img.offsetHeight * height / 100;
+    mark.style.top = y + "px"; mark.style.height = h + "px";
+    mark.style.width = img.offsetWidth + "px"; mark.hidden = false;
+    frame.scrollTop = Math.max(0, y + h / 2 - frame.clientHeight / 2);
+    frame.scrollLeft = 0;
+  }
+  for (const input of document.querySelectorAll("input[data-zoom]")) {
+    input.addEventListener("focus", () => show(input));
+  }
+  const first = document.activeElement;
+  if (first && first.dataset && first.dataset.zoom) show(first);
   for (const other of document.querySelectorAll("input[name^='other:']")) {
     other.addEventListener("input", () => {
       const key = other.name.slice(6);

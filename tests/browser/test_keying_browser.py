@@ -45,6 +45,10 @@ def key_record(page, base: str, name: str, shot: str | None = None) -> str:
     page.click("#next")
     page.wait_for_selector("#keying-form")
     assert page.evaluate("document.activeElement.id") == "f-subject_name"  # ready to type
+    # the image is zoomed to the line of the form where the name is written
+    mark = page.locator(".line-mark").bounding_box()
+    frame = page.locator("#zoom-frame").bounding_box()
+    assert mark and mark["height"] > 0 and frame["y"] <= mark["y"] <= frame["y"] + frame["height"]
     page.keyboard.type(name)
     page.keyboard.press("Tab")
     page.keyboard.type("14/08/2006")
