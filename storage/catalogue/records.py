@@ -30,10 +30,10 @@ class PageRecord:
     rotation_method: str = "none"  # "layout" (text shape) | "osd" (Tesseract) | "none"
     hashes: dict = field(default_factory=dict)  # role -> SHA-256 of the stored object
     codes: list = field(default_factory=list)  # what QR codes and barcodes on it say
-    fields: list = field(default_factory=list)  # the field records extracted from it (dicts)
     script: str = "printed"  # "printed" | "handwritten" | "mixed"
     script_regions: list = field(default_factory=list)
     index_text: str | None = None  # what search may hold of the text (None: all of it)
+    fields: list = field(default_factory=list)  # the field records extracted from it (dicts)
 
 
 @dataclass(frozen=True, slots=True)
