@@ -15,6 +15,12 @@ and is classified: the printed samples must all come out printed.
 
     OMP_THREAD_LIMIT=1 python bench/handwriting.py            # measure the shipped model
     OMP_THREAD_LIMIT=1 python bench/handwriting.py --train    # refit ocr/models/script.npz
+    OMP_THREAD_LIMIT=1 python bench/handwriting.py --test-seed 15 --count 2   # + a test set
+
+The word model is fitted on the train words; the blob model (ocr.script.uncovered_blobs: ink
+no word covers, judged on its ink alone) on the train pages' blobs, both those no word covers
+and those of all their ink. Page figures count the words and the uncovered blobs, as
+ocr.script.classify_page does.
 
 Pages, words and features are cached under .bench-cache/handwriting/.
 """
@@ -22,6 +28,7 @@ Pages, words and features are cached under .bench-cache/handwriting/.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -126,15 +133,24 @@ def word_labels(words: list[Word], regions: list[dict]) -> np.ndarray:
     return np.array(labels, dtype=float)
 
 
-def features(pages: list[dict]) -> list[tuple[list[Word], np.ndarray, np.ndarray]]:
+def _features(page: dict) -> tuple:
+    """A page's words: (design, labels); its uncovered blobs: (ink design, labels); and the
+    blobs of all its ink, for training the blob model."""
     from PIL import Image
 
-    out = []
-    for page in pages:
-        image = np.asarray(Image.open(page["image"]).convert("L"))
-        kept, feats = script.page_features(image, page["words"])
-        out.append((kept, script.design(kept, feats), word_labels(kept, page["truth"]["pages"][0]["regions"])))
-    return out
+    image = np.asarray(Image.open(page["image"]).convert("L"))
+    regions = page["truth"]["pages"][0]["regions"]
+    kept, feats = script.page_features(image, page["words"])
+    out = [(script.design(kept, feats), word_labels(kept, regions))]
+    for mask in (True, False):
+        blobs, ink = script.blob_features(image, page["words"], mask=mask)
+        out.append((script.ink_design(ink), word_labels(blobs, regions)))
+    return tuple(out)
+
+
+def features(pages: list[dict]) -> list[tuple]:
+    with Pool(2) as pool:
+        return pool.map(_features, pages)
 
 
 def fit(x: np.ndarray, y: np.ndarray, *, l2: float = 3.0,
@@ -166,10 +182,12 @@ def pr(truth: list[str], found: list[str], classes: list[str]) -> list[list[str]
 
 def evaluate(name: str, model: script.ScriptModel, data, pages) -> None:
     words_true, words_found, pages_true, pages_found = [], [], [], []
-    for (_kept, feats, labels), page in zip(data, pages, strict=True):
+    for ((feats, labels), (blobs, _), _), page in zip(data, pages, strict=True):
         probs = model.probabilities(feats)
         words_true += ["handwritten" if v else "printed" for v in labels]
         words_found += ["handwritten" if p >= 0.5 else "printed" for p in probs]
+        if model.ink is not None:  # as script.classify_page counts them
+            probs = np.concatenate([probs, model.ink.probabilities(blobs)])
         pages_true.append(page["truth"]["pages"][0]["script"])
         pages_found.append(script.page_label(int((probs >= 0.5).sum()), len(probs)))
     print(f"\n{name}: {len(pages)} pages, {len(words_true)} words")
@@ -214,21 +232,33 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train", action="store_true",
                         help=f"refit and write {script.MODEL_PATH.relative_to(ROOT)}")
     parser.add_argument("--no-samples", action="store_true", help="skip samples/scans")
+    parser.add_argument("--test-seed", type=int, action="append", default=[],
+                        help="also measure another test set (training fonts) of this seed")
+    parser.add_argument("--count", type=int, default=1,
+                        help="those extra test sets: this many times the test set's pages")
     args = parser.parse_args(argv)
+    for seed in args.test_seed:
+        _, per_dpi, printed, fonts = SETS["test"]
+        SETS[f"test-s{seed}x{args.count}"] = (seed, per_dpi * args.count,
+                                             printed * args.count, fonts)
     sets = {name: page_set(name) for name in SETS}
     data = {name: features(pages) for name, pages in sets.items()}
     if args.train:
-        x = np.vstack([f for _, f, _ in data["train"]])
-        y = np.concatenate([lab for _, _, lab in data["train"]])
-        model = fit(x, y)
+        x = np.vstack([f for (f, _), _, _ in data["train"]])
+        y = np.concatenate([lab for (_, lab), _, _ in data["train"]])
+        blobs = [b for _, covered, every in data["train"] for b in (covered, every)]
+        ink = fit(np.vstack([f for f, _ in blobs]), np.concatenate([lab for _, lab in blobs]))
+        model = dataclasses.replace(fit(x, y), ink=ink)
         model.save(script.MODEL_PATH)
         script.load_model.cache_clear()
         print(f"trained {model.version} on {len(y)} words of {len(sets['train'])} pages "
               f"({int(y.sum())} handwritten); wrote {script.MODEL_PATH.relative_to(ROOT)}")
         print(f"  {len(model.weights)} inputs: {len(script.FEATURES)} features, their line "
               f"neighbours' and the pairwise products (ocr.script.design)")
+        print(f"  blob model: {len(ink.weights)} inputs, fitted on {sum(len(b) for b, _ in blobs)} "
+              f"blobs (uncovered and all ink)")
     model = script.load_model()
-    for name in ("train", "test", "heldout"):
+    for name in [n for n in SETS if n != "heldout"] + ["heldout"]:
         evaluate(name, model, data[name], sets[name])
     if not args.no_samples:
         samples(model)

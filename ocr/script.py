@@ -9,7 +9,10 @@ its pressure varies. Each word gets ``FEATURES`` from those signals; with its ne
 its line and all their pairwise products (``design``), a logistic regression (weights in
 ``ocr/models/script.npz``, trained by bench/handwriting.py on generated pages, see
 samples/handwriting.py) gives P(handwritten); neighbouring words of one label on a line become
-a region, and the page is ``printed`` (almost no handwriting: a signature is not enough),
+a region. Tesseract may skip whole stretches of a page (a register's entries under
+its ruled lines, at 200 dpi): the ink no word covers is cut into word-sized blobs
+(``uncovered_blobs``) judged by a second model on the ink features alone, and those blobs
+count with the words. The page is ``printed`` (almost no handwriting: a signature is not enough),
 ``handwritten`` (almost all of it) or ``mixed`` (a printed form filled in by hand).
 
 Call with the page the words were read from (grey or colour) and those words:
@@ -43,6 +46,7 @@ MIN_WORDS = 5
 MIN_SHARE = 0.1
 MAX_SHARE = 0.7
 MIN_HEIGHT = 0.35  # words lower than this share of the page's median word height are ignored
+INK = slice(3, len(FEATURES))  # the features that need no OCR (an uncovered blob has them)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +63,7 @@ class Region:
 class ScriptResult:
     script: str  # "printed" | "handwritten" | "mixed"
     regions: tuple[Region, ...]
-    handwritten_share: float  # of the page's words (0..1)
+    handwritten_share: float  # of the page's words and uncovered blobs (0..1)
 
     def to_dict(self) -> dict:
         return {"script": self.script, "handwritten_share": round(self.handwritten_share, 3),
@@ -73,6 +77,7 @@ class ScriptModel:
     mean: np.ndarray
     scale: np.ndarray
     version: str
+    ink: ScriptModel | None = None  # for the uncovered blobs: ``ink_design`` of INK features
 
     def probabilities(self, features: np.ndarray) -> np.ndarray:
         if not len(features):
@@ -84,7 +89,10 @@ class ScriptModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, weights=self.weights, bias=np.array(self.bias), mean=self.mean,
                  scale=self.scale, version=np.array(self.version),
-                 features=np.array(FEATURES))
+                 features=np.array(FEATURES),
+                 **({} if self.ink is None else {
+                     "ink_weights": self.ink.weights, "ink_bias": np.array(self.ink.bias),
+                     "ink_mean": self.ink.mean, "ink_scale": self.ink.scale}))
 
 
 @lru_cache(maxsize=4)
@@ -93,8 +101,11 @@ def load_model(path: Path = MODEL_PATH) -> ScriptModel:
         if tuple(str(f) for f in data["features"]) != FEATURES:
             raise ValueError(f"{path} was trained on other features: retrain with "
                              f"bench/handwriting.py --train")
+        version = str(data["version"])
+        ink = ScriptModel(data["ink_weights"], float(data["ink_bias"]), data["ink_mean"],
+                          data["ink_scale"], version) if "ink_weights" in data else None
         return ScriptModel(data["weights"], float(data["bias"]), data["mean"], data["scale"],
-                           str(data["version"]))
+                           version, ink)
 
 
 def to_grey(image: np.ndarray) -> np.ndarray:
@@ -186,6 +197,52 @@ def design(words: list[Word], feats: np.ndarray) -> np.ndarray:
     return np.hstack([x, x[:, rows] * x[:, cols]])
 
 
+def uncovered_blobs(grey: np.ndarray, words: list[Word], *,
+                    mask: bool = True) -> list[Word]:
+    """The word-sized blobs of the ink no word's box covers (``mask`` False: of all the ink),
+    as words without text: the ink binarised against its surroundings, ruled lines and specks
+    (dots of the leaders, noise) taken out, the letters merged along the line."""
+    if not words:
+        return []
+    mh = max(4.0, float(np.median([w.box[3] - w.box[1] for w in words])))
+    ink = cv2.adaptiveThreshold(grey, 1, cv2.ADAPTIVE_THRESH_MEAN_C, cv2.THRESH_BINARY_INV,
+                                int(2 * mh) | 1, 12)
+    long = int(4 * mh)
+    rules = (cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, long), np.uint8))
+             | cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((long, 1), np.uint8)))
+    ink = ink & (1 - rules)
+    if mask:
+        for w in words:
+            x0, y0, x1, y1 = w.box
+            ink[max(0, y0 - 3):y1 + 3, max(0, x0 - 3):x1 + 3] = 0
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    big = np.zeros(n, np.uint8)
+    big[1:] = np.maximum(stats[1:, cv2.CC_STAT_WIDTH], stats[1:, cv2.CC_STAT_HEIGHT]) >= 0.3 * mh
+    merged = cv2.dilate(big[labels], np.ones((max(1, int(0.2 * mh)), max(1, int(0.6 * mh))),
+                                             np.uint8))
+    _, _, stats, _ = cv2.connectedComponentsWithStats(merged, connectivity=8)
+    return [Word("", 0.0, (int(x), int(y), int(x + bw), int(y + bh)), -1, -1)
+            for x, y, bw, bh, _ in stats[1:] if 0.5 * mh <= bh <= 3 * mh and bw >= 0.5 * mh]
+
+
+def blob_features(image: np.ndarray, words: list[Word], *,
+                  mask: bool = True) -> tuple[list[Word], np.ndarray]:
+    """The uncovered blobs of a page and their INK features."""
+    grey = to_grey(image)
+    words = [w for w in words if w.box[3] > w.box[1] and w.box[2] > w.box[0]]
+    blobs = uncovered_blobs(grey, words, mask=mask)
+    if not blobs:
+        return [], np.zeros((0, len(FEATURES[INK])))
+    median = float(np.median([w.box[3] - w.box[1] for w in words]))
+    return blobs, np.array([word_features(grey, b, median_height=median)[INK] for b in blobs])
+
+
+def ink_design(feats: np.ndarray) -> np.ndarray:
+    """The blob model's inputs: the INK features and their pairwise products."""
+    rows, cols = np.triu_indices(feats.shape[1])
+    return np.hstack([feats, feats[:, rows] * feats[:, cols]])
+
+
 def page_label(n_hand: int, n_words: int) -> str:
     share = n_hand / n_words if n_words else 0.0
     if n_hand < MIN_WORDS or share < MIN_SHARE:
@@ -213,6 +270,13 @@ def classify_page(image: np.ndarray, words, *, model: ScriptModel | None = None)
     model = model or load_model()
     kept, feats = page_features(image, words)
     probs = model.probabilities(design(kept, feats))
+    regions = regions_of(kept, probs)
+    if model.ink is not None:
+        blobs, ink = blob_features(image, list(words))
+        blob_probs = model.ink.probabilities(ink_design(ink))
+        regions += tuple(Region(b.box, HANDWRITTEN, float(p))
+                         for b, p in zip(blobs, blob_probs, strict=True) if p >= 0.5)
+        probs = np.concatenate([probs, blob_probs])
     n_hand = int((probs >= 0.5).sum())
-    share = n_hand / len(kept) if kept else 0.0
-    return ScriptResult(page_label(n_hand, len(kept)), regions_of(kept, probs), share)
+    share = n_hand / len(probs) if len(probs) else 0.0
+    return ScriptResult(page_label(n_hand, len(probs)), regions, share)

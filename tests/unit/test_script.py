@@ -132,3 +132,41 @@ def test_every_page_of_the_samples_has_its_script(engine):
             if found != page.get("script", "printed"):
                 wrong.append(f"{path.name}#{i + 1}: {found}")
     assert not wrong
+
+
+def _page_with_an_unread_line():
+    """A white page with two dark bars (words that were read) and, below, a line of
+    letter-sized strokes that no word covers, plus a ruled line and a few specks."""
+    page = np.full((300, 600), 245, np.uint8)
+    for x in [*range(20, 120, 14), *range(140, 240, 14)]:  # the read words: strokes
+        page[20:40, x:x + 4] = 30
+    for x in range(40, 300, 14):  # the unread text: strokes 10 px apart
+        page[100:122, x:x + 4] = 40
+    page[150:152, 10:590] = 20  # a rule
+    page[200:202, 400:402] = 20  # a speck
+    words = [Word("Họ", 95, (20, 20, 120, 40), 0, 0), Word("tên", 95, (140, 20, 240, 40), 0, 0)]
+    return page, words
+
+
+def test_uncovered_blobs_are_the_ink_no_word_covers():
+    page, words = _page_with_an_unread_line()
+    blobs = script.uncovered_blobs(page, words)
+    assert len(blobs) == 1
+    x0, y0, x1, y1 = blobs[0].box
+    assert x0 <= 40 and x1 >= 290 and y0 <= 100 and y1 >= 121 and y1 - y0 < 40
+    assert blobs[0].text == "" and blobs[0].confidence == 0
+    every = script.uncovered_blobs(page, words, mask=False)
+    assert len(every) == 3  # the two read words and the unread line
+    assert every[0].box[0] <= 20 and every[0].box[2] >= 120
+    assert script.uncovered_blobs(page, []) == []
+
+
+def test_blob_features_have_the_ink_features_and_the_model_judges_them():
+    page, words = _page_with_an_unread_line()
+    blobs, feats = script.blob_features(page, words)
+    assert feats.shape == (1, len(script.FEATURES[script.INK]))
+    model = script.load_model()
+    assert model.ink is not None
+    assert model.ink.probabilities(script.ink_design(feats)).shape == (1,)
+    result = script.classify_page(page, words)
+    assert result.script == "printed"  # one blob is not a page of handwriting
