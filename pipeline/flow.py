@@ -30,7 +30,7 @@ from pipeline.dossiers import link_document
 from pipeline.errors import BadInput, SohoaError, WorkerCrashed
 from pipeline.fields import shape
 from pipeline.indexing import index_pages
-from pipeline.intake import Source, hash_file, inspect
+from pipeline.intake import Source, hash_file, inspect, special_file
 from pipeline.model import Document, Page, PageText, records_from_dicts, records_to_dicts
 from pipeline.runtime import Runtime
 from search.index import SearchUnavailable
@@ -81,18 +81,28 @@ def safe_name(name: str) -> str:
 
 
 def expand(paths: Iterable[Path]) -> Iterator[Path]:
-    """Files named, and files under folders named (recursively, sorted, hidden ones skipped).
-    A folder that cannot be read is yielded itself, so that it is reported, not skipped."""
+    """Files named, and files under folders named (recursively, sorted, hidden ones skipped;
+    a linked folder is followed once). A folder that cannot be read, or a link to a folder
+    read already (a loop), is yielded itself, so that it is reported, not skipped."""
     for path in paths:
         if not path.is_dir():
             yield path
             continue
         unreadable: list[Path] = []
         found: list[Path] = []
+        seen = {os.path.realpath(path)}  # folders read: a link back to one is a loop
         on_error = unreadable.append
-        for folder, dirs, files in os.walk(path, onerror=lambda e, add=on_error: add(
-                Path(e.filename))):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for folder, dirs, files in os.walk(path, followlinks=True, onerror=lambda e,
+                                           add=on_error: add(Path(e.filename))):
+            kept = []
+            for d in sorted(d for d in dirs if not d.startswith(".")):
+                real = os.path.realpath(os.path.join(folder, d))
+                if real in seen:  # a linked folder read already: reported, not read again
+                    unreadable.append(Path(folder, d))
+                else:
+                    seen.add(real)
+                    kept.append(d)
+            dirs[:] = kept
             found += [Path(folder, f) for f in files if not f.startswith(".")]
         yield from sorted(found)
         yield from sorted(unreadable)
@@ -220,11 +230,18 @@ class Intake:
         returned; otherwise the original is stored (and checked to be the content that was
         hashed), the document recorded as processing, and its Source returned."""
         display = str(path)
-        if path.is_dir():  # only an unreadable folder comes here (see expand)
+        if path.is_dir():  # an unreadable folder, or a link back to one read (see expand)
+            if path.is_symlink() and os.access(path, os.R_OK | os.X_OK):
+                return self._refuse(display, "a link to a folder that was read already (a "
+                                    "loop, or two links to one folder): skipped, its files "
+                                    "are ingested once", "folder_link_loop")
             return self._refuse(display, "the folder cannot be read (permissions?): its "
                                 "files were not ingested", "unreadable_folder")
         if not path.exists():
             return self._refuse(display, "no such file or folder", "missing_file")
+        if kind := special_file(path):  # opening a FIFO would wait for a writer forever
+            return self._refuse(display, f"{kind}, not a file: it was not opened; copy the "
+                                "scan into a regular file", "not_a_file")
         try:
             sha256, size = hash_file(path)
         except OSError as exc:

@@ -8,6 +8,8 @@ are read in ``pipeline.imagepages``, PDF files in ``pipeline.pdfpages``.
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +37,7 @@ from pipeline.pdfpages import (
 __all__ = [
     "A4_LONG_INCHES", "CHUNK", "DEFAULT_DPI", "IMAGE_TYPES", "MIN_TEXT_WORDS_OVER_IMAGE", "PDF",
     "RENDER_TIMEOUT", "SUPPORTED", "TEXT_LAYER_DPI", "LoadedPage", "Source", "describe",
-    "hash_file", "inspect", "load_image_page", "load_page", "load_pdf_page", "pdf_text_words",
+    "hash_file", "inspect", "special_file", "load_image_page", "load_page", "load_pdf_page", "pdf_text_words",
     "quick_page_count", "quick_pdf_pages", "sniff", "to_array",
 ]
 
@@ -70,6 +72,20 @@ class Source:
     @property
     def pages_path(self) -> Path:
         return self.read_path or self.path
+
+
+def special_file(path: Path) -> str | None:
+    """What a path that is not a regular file is ("a named pipe (FIFO)"…), or None."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    for test, name in ((stat.S_ISFIFO, "a named pipe (FIFO)"), (stat.S_ISCHR,
+                       "a character device"), (stat.S_ISBLK, "a block device"),
+                       (stat.S_ISSOCK, "a socket")):
+        if test(mode):
+            return name
+    return None
 
 
 def hash_file(path: Path) -> tuple[str, int]:
@@ -124,8 +140,10 @@ _EXTENSIONS = {
 
 def quick_page_count(path: Path) -> int:
     """The number of pages from the file's structure only (no decoding), for progress
-    totals; 1 when it cannot tell. Never raises."""
+    totals; 1 when it cannot tell. Never raises, never opens what is not a regular file."""
     try:
+        if special_file(path) or not path.is_file():
+            return 1
         with open(path, "rb") as f:
             media_type = sniff(f.read(1024))
         if media_type == PDF:
