@@ -41,7 +41,15 @@ def _image_error(exc: Exception) -> BadInput:
                     f"page or export it again", code="corrupt_image")
 
 
+MIN_SIDE = 32  # pixels: less is a thumbnail, an icon or a damaged header, not a page
+
+
 def check_pixels(width: int, height: int, max_pixels: int, page: int) -> None:
+    if min(width, height) < MIN_SIDE:
+        raise BadInput(
+            f"page {page} is only {width}×{height} pixels: too small to be a scanned page (a "
+            f"thumbnail, an icon, or a damaged file?); send the full-size scan",
+            code="too_small")
     if width * height > max_pixels:
         raise BadInput(
             f"page {page} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels), "

@@ -57,6 +57,14 @@ _OTHER_MAGIC = [
     (b"{\\rtf", "an RTF document"),
     (b"\x00\x00\x00\x0cjP  ", "a JPEG 2000 image"),
 ]
+HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"hevx", b"heim", b"heis", b"mif1", b"msf1", b"avif")
+MARKUP = (b"<!doctype html", b"<html", b"<head", b"<body", b"<?xml")
+
+
+def markup(head: bytes) -> bool:
+    """A web page or XML (an error page saved in place of the file, say)."""
+    start = head.lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    return start.startswith(MARKUP)
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,12 +120,19 @@ def sniff(head: bytes) -> str | None:
         return "image/webp"
     if head[:6] in (b"GIF87a", b"GIF89a"):
         return "image/gif"
+    if markup(head):  # an HTML error page that mentions "%PDF-" is no PDF
+        return None
     if b"%PDF-" in head[:1024]:
         return PDF
     return None
 
 
 def describe(head: bytes) -> str:
+    if head[4:8] == b"ftyp" and head[8:12] in HEIF_BRANDS:
+        return ("a HEIC/HEIF photo (a phone's format), which sohoa does not decode: export "
+                "it as JPEG")
+    if markup(head):
+        return "a web page (HTML or XML), perhaps an error page saved in place of the file"
     for magic, what in _OTHER_MAGIC:
         if head.startswith(magic):
             return what

@@ -137,3 +137,32 @@ def test_every_pixel_format_becomes_uint8_grey_or_rgb(mode):
     arr, bilevel = to_array(img)
     assert arr.dtype == np.uint8 and arr.ndim in (2, 3)
     assert bilevel == (mode == "1")
+
+
+# ------------------------------------------------------------ issue 19: posing and tiny files
+def test_an_html_error_page_mentioning_pdf_is_named_a_web_page(tmp_path):
+    path = tmp_path / "ket-qua.pdf"
+    path.write_bytes(b"<!DOCTYPE html><html><body>404: /files/ket-qua.pdf (%PDF-1.7) not found"
+                     b"</body></html>")
+    with pytest.raises(BadInput) as info:
+        _inspect(path)
+    assert info.value.code == "unsupported_type" and "web page" in info.value.message
+    assert sniff(b"  %PDF-1.4 junk before the header") == "application/pdf"  # still a PDF
+
+
+def test_a_heic_photo_is_named_and_the_way_out_said(tmp_path):
+    path = tmp_path / "IMG_0001.jpg"
+    path.write_bytes(b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 200)
+    with pytest.raises(BadInput) as info:
+        _inspect(path)
+    assert info.value.code == "unsupported_type"
+    assert "HEIC" in info.value.message and "JPEG" in info.value.message
+
+
+@pytest.mark.parametrize("size", [(1, 600), (600, 1), (20, 20)])
+def test_a_tiny_image_is_too_small_not_an_opencv_assertion(tmp_path, size):
+    path = _save(tmp_path, "tiny.png", Image.new("L", size, 255))
+    with pytest.raises(BadInput) as info:
+        _inspect(path)
+    assert info.value.code == "too_small"
+    assert f"{size[0]}×{size[1]} pixels" in info.value.message
