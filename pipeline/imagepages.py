@@ -72,7 +72,7 @@ def validate_image(path: Path, *, max_pixels: int) -> int:
     img = _open_image(path)
     with img:
         try:
-            count = img.n_frames if hasattr(type(img), "n_frames") else 1
+            count = max(1, int(getattr(img, "n_frames", 1) or 1))  # WebP, GIF, TIFF: every frame
             for i in range(count):
                 img.seek(i)
                 check_pixels(img.width, img.height, max_pixels, i + 1)

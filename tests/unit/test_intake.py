@@ -166,3 +166,12 @@ def test_a_tiny_image_is_too_small_not_an_opencv_assertion(tmp_path, size):
         _inspect(path)
     assert info.value.code == "too_small"
     assert f"{size[0]}×{size[1]} pixels" in info.value.message
+
+
+def test_every_frame_of_an_animated_webp_is_a_page(tmp_path):
+    frames = [Image.new("L", (400, 300), 255), Image.new("L", (400, 300), 0)]
+    path = tmp_path / "two.webp"
+    frames[0].save(path, "WEBP", save_all=True, append_images=frames[1:], lossless=True)
+    assert _inspect(path).page_count == 2
+    second = load_page(path, "image/webp", 1, max_pixels=LIMIT)
+    assert second.image.mean() < 10  # the second frame (black), not the first again
