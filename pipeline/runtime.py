@@ -8,6 +8,7 @@ URLs and the engine's name.
 from __future__ import annotations
 
 import importlib
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlparse
@@ -118,6 +119,10 @@ def open_runtime(settings: Settings) -> Runtime:
         settings.home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ConfigError(f"cannot create SOHOA_HOME {settings.home}: {exc}") from exc
+    if not os.access(settings.home, os.W_OK | os.X_OK):  # else "unable to open database file"
+        raise ConfigError(f"SOHOA_HOME {settings.home} is read-only for this user: sohoa "
+                          f"writes its catalogue, objects and index there; give write access "
+                          f"or set SOHOA_HOME to a folder you can write", code="read_only_home")
     catalogue = None
     try:
         catalogue = _catalogue(settings)

@@ -175,3 +175,17 @@ def test_every_frame_of_an_animated_webp_is_a_page(tmp_path):
     assert _inspect(path).page_count == 2
     second = load_page(path, "image/webp", 1, max_pixels=LIMIT)
     assert second.image.mean() < 10  # the second frame (black), not the first again
+
+
+def test_a_read_only_home_is_named_as_such(tmp_path, monkeypatch):
+    """As root every folder is writable, so the refusal is simulated (os.access says no); the
+    point is the message: not SQLite's "unable to open database file"."""
+    import pipeline.runtime as runtime
+    from pipeline.config import Settings
+    from pipeline.errors import ConfigError
+
+    monkeypatch.setattr(runtime.os, "access", lambda path, mode: False)
+    with pytest.raises(ConfigError) as info:
+        runtime.open_runtime(Settings(home=tmp_path / "home"))
+    assert info.value.code == "read_only_home"
+    assert "read-only" in info.value.message and "SOHOA_HOME" in info.value.message
