@@ -3,6 +3,7 @@ archive facts (``meta``) and the Alembic migrations applied on open."""
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text
@@ -88,7 +89,30 @@ def _alembic_config(connection):
 
 def migrate(engine) -> str:
     """Bring the schema to the newest migration and return its revision. A catalogue made
-    before migrations existed (tables, no ``alembic_version``) is stamped as 0001 first."""
+    before migrations existed (tables, no ``alembic_version``) is stamped as 0001 first.
+    One process migrates at a time: PostgreSQL's advisory lock; for a SQLite file, a lock
+    file beside it (two first runs on a new home would otherwise both create the tables)."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if database and database != ":memory:" and not database.startswith("file:"):
+        with _file_lock(Path(f"{database}.migrate-lock")):
+            return _migrate(engine)
+    return _migrate(engine)
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path):
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _migrate(engine) -> str:
     from alembic import command
     from alembic.runtime.migration import MigrationContext
 

@@ -38,3 +38,19 @@ def test_fifos_and_folder_links_are_reported_and_the_batch_goes_on(tmp_path):
              if r["status"] == "rejected" and r["error"]["code"] == "folder_link_loop"}
     assert loops and loops <= {"linked/back", "again", "again/back", "linked"}
     assert proc.returncode != 0 or any(r["status"] == "rejected" for r in reports)
+
+
+def test_several_first_runs_on_a_new_home_all_open_it(tmp_path):
+    """Two `sohoa` started together on a new SOHOA_HOME: before, one failed with "table
+    alembic_version already exists" (6 tries of 6). Six at once, several times."""
+    for attempt in range(3):
+        home = tmp_path / f"home-{attempt}"
+        env = {**os.environ, "SOHOA_HOME": str(home), "OMP_THREAD_LIMIT": "1"}
+        procs = [subprocess.Popen([SOHOA, "rejections", "--json"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(6)]
+        results = [(p.wait(timeout=300), p.stderr.read()) for p in procs]
+        for p in procs:
+            p.stdout.close()
+            p.stderr.close()
+        assert [code for code, _ in results] == [0] * 6, results
