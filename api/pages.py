@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from api import i18n
+from pipeline.errors import NotFound
 from pipeline.runtime import Runtime
 
 # The date that dates a document of each type, then any of the others.
@@ -195,7 +196,7 @@ def dossier_page(rt: Runtime, code: str) -> dict:
     for d in data["documents"]:
         try:
             doc_title = title(get_document(rt, d["document_id"])[0])
-        except Exception:  # noqa: BLE001 - a missing document is still listed
+        except NotFound:  # a missing document is still listed
             doc_title = d["document_id"]
         result = d["result"]
         label = f"Kết quả {result[len(data['code']) + 1:]}" if result else \
@@ -224,7 +225,7 @@ def person_page(rt: Runtime, key: str) -> dict:
     for r in data["records"]:
         try:
             doc_title = title(get_document(rt, r["document_id"])[0])
-        except Exception:  # noqa: BLE001
+        except NotFound:
             doc_title = i18n.doc_type(r["type"])
         role_vi = i18n.term("person_title", r["role"])
         rows.append({"document_id": r["document_id"], "title": doc_title,

@@ -206,30 +206,31 @@ def settle(rt: Runtime, task_id: int, arbiter: str, values: dict, *,
         if name not in values:
             raise KeyingError(f"{name}: no value chosen", problem="unsettled", field=attr)
         final[name] = _clean(attr, values[name])
-    rt.catalogue.update_keying_task(task_id, status="disputed", final=final,
-                                    settled_by=arbiter)
     audit(rt, "keying_settled", task.document_id, channel=channel, who=arbiter, task=task_id,
           fields=list(task.disputed))
-    _accept(rt, task, final, by=arbiter, channel=channel)
+    _accept(rt, task, final, by=arbiter, channel=channel, settled_by=arbiter)
     return Outcome(task_of(rt, task_id), "accepted")
 
 
-def _accept(rt: Runtime, task: KeyingTask, values: dict, *, by: str, channel: str) -> None:
+def _accept(rt: Runtime, task: KeyingTask, values: dict, *, by: str, channel: str,
+            settled_by: str | None = None) -> None:
     """The accepted values become the document's fields, as corrections by ``by``; the
     document is indexed again and its people linked."""
     fields = {k: (v if isinstance(v, str) else str(v)) for k, v in values.items()
               if v is not None}
     doc, _ = get_document(rt, task.document_id)
-    changed = {k: v for k, v in fields.items() if str(_current(doc.fields, k) or "") != v}
+    changed = {k: v for k, v in fields.items() if str(value_at(doc.fields, k) or "") != v}
     if changed:
-        correct(rt, task.document_id, by=f"keying:{by}", fields=changed)
-    rt.catalogue.update_keying_task(task.id, status="accepted", final=values)
-    link_people(rt, get_document(rt, task.document_id)[0])
+        doc = correct(rt, task.document_id, by=f"keying:{by}", fields=changed)
+    rt.catalogue.update_keying_task(task.id, status="accepted", final=values,
+                                    settled_by=settled_by)
+    link_people(rt, doc)
     audit(rt, "keying_accepted", task.document_id, channel=channel, who=by, task=task.id,
           fields=sorted(fields))
 
 
-def _current(fields: dict, key: str):
+def value_at(fields: dict, key: str):
+    """A field's value, or one entry's (``entries.3.name``); None when there is none."""
     if key.startswith("entries."):
         _, i, col = key.split(".", 2)
         entries = fields.get("entries") or []

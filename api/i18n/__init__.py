@@ -29,20 +29,23 @@ PREFIXES = ("husband", "wife", "mother", "father", "applicant", "head", "declara
 
 
 @lru_cache(maxsize=1)
-def translations() -> gettext.GNUTranslations:
+def _catalog():
+    """The catalogue, read once (Babel)."""
     with CATALOGUE.open("rb") as f:
-        catalog = read_po(f, locale="vi")
+        return read_po(f, locale="vi")
+
+
+@lru_cache(maxsize=1)
+def translations() -> gettext.GNUTranslations:
     buf = io.BytesIO()
-    write_mo(buf, catalog)
+    write_mo(buf, _catalog())
     buf.seek(0)
     return gettext.GNUTranslations(buf)
 
 
 @lru_cache(maxsize=1)
 def _entries() -> frozenset[tuple[str, str]]:
-    with CATALOGUE.open("rb") as f:
-        catalog = read_po(f, locale="vi")
-    return frozenset((m.context or "", m.id) for m in catalog if m.id and m.string)
+    return frozenset((m.context or "", m.id) for m in _catalog() if m.id and m.string)
 
 
 def _has(context: str, code: str) -> bool:

@@ -125,17 +125,18 @@ def queue_page(request: Request, message: Annotated[str, Query(max_length=300)] 
                user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
     tasks = rt.catalogue.keying_tasks(status="open") + rt.catalogue.keying_tasks(
         status="disputed")
-    titles, types = {}, {}
+    titles, kinds = {}, set()
     for t in tasks:
         try:
             doc = get_document(rt, t.document_id)[0]
-            titles[t.id], types[t.id] = pages.title(doc), doc.type
         except NotFound:
             titles[t.id] = t.document_id
-    kinds = sorted({ty for t, ty in types.items()
-                    if next(x for x in tasks if x.id == t).status == "open"})
+            continue
+        titles[t.id] = pages.title(doc)
+        if t.status == "open":
+            kinds.add(doc.type)
     return TEMPLATES.TemplateResponse(request, "keying_queue.html", {
-        "user": user, "tasks": tasks, "titles": titles, "message": message, "kinds": kinds,
+        "user": user, "tasks": tasks, "titles": titles, "message": message, "kinds": sorted(kinds),
         "stats": keying.stats(rt)})
 
 
@@ -226,7 +227,7 @@ def settle_page(request: Request, task_id: TaskId,
     first, second = rt.catalogue.keyings(task_id)[:2]
     disputed = []
     for key in task.disputed:
-        a, b = keying._current(first.values, key), keying._current(second.values, key)
+        a, b = keying.value_at(first.values, key), keying.value_at(second.values, key)
         label = i18n.field(key)
         if key.startswith("entries."):
             label = f"Mục {int(key.split('.')[1]) + 1}: {label}"

@@ -126,7 +126,13 @@ class KeyingMixin:
                 q = q.where(KeyingTaskRow.status == status)
             if document_id:
                 q = q.where(KeyingTaskRow.document_id == document_id)
-            return [_task(r, self._keyers(s, r.id)) for r in s.scalars(q)]
+            rows = list(s.scalars(q))
+            keyers: dict[int, list[str]] = {}
+            for task_id, keyer in s.execute(  # every task's keyers in one query
+                    select(KeyingRow.task_id, KeyingRow.keyer).where(
+                        KeyingRow.task_id.in_([r.id for r in rows])).order_by(KeyingRow.id)):
+                keyers.setdefault(task_id, []).append(keyer)
+            return [_task(r, keyers.get(r.id, ())) for r in rows]
 
     def next_keying_task(self, keyer: str, *, doc_type: str | None = None
                          ) -> KeyingTask | None:

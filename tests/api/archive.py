@@ -32,3 +32,19 @@ def make_archive(root: Path) -> Path:
                        input=PASSWORD + "\n", text=True, check=True, capture_output=True,
                        env={**os.environ, "SOHOA_HOME": str(home)})
     return home
+
+
+def signed_in(app, user: str):
+    """A client of ``app`` signed in through the form as ``user`` (PASSWORD), with the
+    session's CSRF token as ``.csrf``."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    c = TestClient(app, base_url="http://127.0.0.1")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
+    r = c.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf,
+                               "next": "/"}, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    c.csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/account").text).group(1)
+    return c

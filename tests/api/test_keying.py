@@ -10,7 +10,7 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.archive import CODE, PASSWORD, make_archive
+from tests.api.archive import CODE, PASSWORD, make_archive, signed_in
 
 
 @pytest.fixture(scope="module")
@@ -37,10 +37,7 @@ def app(home):
 
 
 def client(app, user: str) -> TestClient:
-    c = TestClient(app, base_url="http://127.0.0.1")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
-    c.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf, "next": "/"})
-    c.csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/account").text).group(1)
+    c = signed_in(app, user)
     c.headers["X-CSRF-Token"] = c.csrf
     return c
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.archive import APPLICANT, CODE, make_archive
+from tests.api.archive import APPLICANT, CODE, make_archive, signed_in
 
 
 @pytest.fixture(scope="module")
@@ -29,13 +29,7 @@ def app(home):
 
 
 def client(app, user: str = "lan") -> TestClient:
-    from tests.api.archive import PASSWORD
-
-    c = TestClient(app, base_url="http://127.0.0.1")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
-    c.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf, "next": "/"})
-    c.csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/account").text).group(1)
-    return c
+    return signed_in(app, user)
 
 
 @pytest.fixture(scope="module")
@@ -176,6 +170,7 @@ def test_a_clerk_confirms_a_document_needs_no_correction(app, runtime, home):
     receipt = c.get("/api/search", params={"q": CODE}).json()["hits"]
     doc_id = next(h["document_id"] for h in receipt if h["type"] == "dossier_receipt")
     app.state.rt.catalogue.set_status(doc_id, "needs_review")
+    before = c.get(f"/api/documents/{doc_id}").json()
     page = c.get(f"/documents/{doc_id}").text
     assert 'id="confirm"' in page
     values = dict(re.findall(r'name="(field:[^"]+)" id="[^"]*" value="([^"]*)"', page))
@@ -184,4 +179,6 @@ def test_a_clerk_confirms_a_document_needs_no_correction(app, runtime, home):
                follow_redirects=False)
     assert r.status_code == 303 and "saved=1" in r.headers["location"]
     assert app.state.rt.catalogue.get_document(doc_id).status == "done"
-    assert APPLICANT  # the receipt's applicant stays as read
+    after = c.get(f"/api/documents/{doc_id}").json()  # confirmed, not corrected
+    assert after["fields"] == before["fields"] and after["corrections"] == before["corrections"]
+    assert after["fields"]["personal_id"] == APPLICANT

@@ -12,7 +12,7 @@ import time
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.api.archive import APPLICANT, CODE, PASSWORD, RECEIPT, make_archive
+from tests.api.archive import APPLICANT, CODE, RECEIPT, make_archive, signed_in
 from tests.conftest import BAD, SCANS
 
 pytestmark = pytest.mark.slow
@@ -32,15 +32,6 @@ def app(home):
     app = create_app(Settings(home=home))
     yield app
     app.state.rt.close()
-
-
-def signed_in(app, user: str) -> TestClient:
-    c = TestClient(app, base_url="http://127.0.0.1")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/login").text).group(1)
-    r = c.post("/login", data={"username": user, "password": PASSWORD, "csrf": csrf,
-                               "next": "/"}, follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return c
 
 
 @pytest.fixture(scope="module")
