@@ -258,13 +258,6 @@ def proposals_decide(proposal_id: ProposalId, decision: Literal["confirm", "reje
         else:
             proposals.reject(rt, proposal_id, by=user.username, channel="web")
     except SohoaError as exc:
-        return RedirectResponse(f"/proposals?error={quote(VI_PROPOSAL.get(exc.code, exc.message))}",
+        return RedirectResponse(f"/proposals?error={quote(i18n.error(exc.code, exc.message))}",
                                 303)
     return RedirectResponse("/proposals", 303)
-
-
-VI_PROPOSAL = {
-    "unknown_proposal": "Không có đề xuất này.",
-    "proposal_decided": "Đề xuất này đã được người khác quyết định.",
-    "own_proposal": "Người tạo đề xuất không tự xác nhận hay từ chối đề xuất của mình.",
-}
