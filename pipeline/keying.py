@@ -86,10 +86,11 @@ def task_of(rt: Runtime, task_id: int) -> KeyingTask:
     return task
 
 
-def next_task(rt: Runtime, keyer: str, doc_type: str | None = None) -> KeyingTask | None:
-    """The oldest open task this clerk has not keyed, of one type of document when given
-    (None: nothing to key)."""
-    return rt.catalogue.next_keying_task(keyer, doc_type=doc_type)
+def next_task(rt: Runtime, keyer: str, doc_type: str | None = None, *,
+              batch: str | None = None, book: str | None = None) -> KeyingTask | None:
+    """The oldest open task this clerk has not keyed, of one type of document, one intake
+    batch, one register book when given (None: nothing to key)."""
+    return rt.catalogue.next_keying_task(keyer, doc_type=doc_type, batch=batch, book=book)
 
 
 # ---------------------------------------------------------------------------- values

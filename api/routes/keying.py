@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
@@ -66,19 +66,26 @@ def api_open(body: NewTask, x_csrf_token: CsrfHeader = None, user: User = Depend
     return task_dict(keying.open_task(rt, body.document_id, by=user.username, channel="api"))
 
 
+Part = Annotated[str | None, Query(max_length=64)]  # a part of the queue: type, batch, book
+
+
 @router.get("/api/keying/tasks", tags=["keying"])
 def api_tasks(status: Annotated[str | None, Query(pattern="^(open|disputed|accepted)$")] = None,
+              type: Part = None, batch: Part = None, book: Part = None,
               user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    """The keying tasks, oldest first; of one document type, intake batch or register book
+    when given."""
     return [task_dict(t, mine=user.username in t.keyers)
-            for t in rt.catalogue.keying_tasks(status=status)]
+            for t in rt.catalogue.keying_tasks(status=status, doc_type=type, batch=batch,
+                                               book=book)]
 
 
 @router.get("/api/keying/next", tags=["keying"])
-def api_next(type: Annotated[str | None, Query(max_length=40)] = None,
+def api_next(type: Part = None, batch: Part = None, book: Part = None,
              user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
-    """The next record for this clerk to key, of one document type when given (404 when
-    none is left)."""
-    task = keying.next_task(rt, user.username, type)
+    """The next record for this clerk to key, of one document type, intake batch or register
+    book when given (404 when none is left)."""
+    task = keying.next_task(rt, user.username, type, batch=batch, book=book)
     if task is None:
         raise NotFound("nothing to key", code="nothing_to_key")
     return task_dict(task)
@@ -120,32 +127,50 @@ def api_stats(user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
 
 
 # ------------------------------------------------------------------------------ pages
+DocType = Annotated[str, Query(max_length=64)]
+
+
 @router.get("/keying", response_class=HTMLResponse, include_in_schema=False)
 def queue_page(request: Request, message: Annotated[str, Query(max_length=300)] = "",
+               type: DocType = "", batch: DocType = "", book: DocType = "",
                user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
-    tasks = rt.catalogue.keying_tasks(status="open") + rt.catalogue.keying_tasks(
+    """The queue, whole or one part of it (a document type, an intake batch, a book)."""
+    part = {"doc_type": type or None, "batch": batch or None, "book": book or None}
+    everything = rt.catalogue.keying_tasks(status="open") + rt.catalogue.keying_tasks(
         status="disputed")
-    titles, kinds = {}, set()
-    for t in tasks:
+    batches = rt.catalogue.keying_queue_places([t.document_id for t in everything])
+    shown = {t.id for t in rt.catalogue.keying_tasks(status="open", **part)
+             + rt.catalogue.keying_tasks(status="disputed", **part)}
+    tasks, titles, places = [], {}, {}
+    kinds, books, all_batches = set(), set(), set()
+    for t in everything:
         try:
             doc = get_document(rt, t.document_id)[0]
         except NotFound:
-            titles[t.id] = t.document_id
-            continue
-        titles[t.id] = pages.title(doc)
-        if t.status == "open":
+            doc = None
+        book_of = str(doc.fields.get("book_number") or "") if doc else ""
+        if doc:
             kinds.add(doc.type)
+        if book_of:
+            books.add(book_of)
+        all_batches.update(batches.get(t.document_id, ()))
+        if t.id not in shown:
+            continue
+        tasks.append(t)
+        titles[t.id] = pages.title(doc) if doc else t.document_id
+        places[t.id] = {"book": book_of, "batch": ", ".join(batches.get(t.document_id, ()))}
+    chosen = {k: v for k, v in (("type", type), ("batch", batch), ("book", book)) if v}
     return TEMPLATES.TemplateResponse(request, "keying_queue.html", {
-        "user": user, "tasks": tasks, "titles": titles, "message": message, "kinds": sorted(kinds),
-        "stats": keying.stats(rt)})
-
-
-DocType = Annotated[str, Query(max_length=40)]
+        "user": user, "tasks": tasks, "titles": titles, "places": places, "message": message,
+        "kinds": sorted(kinds), "books": sorted(books), "batches": sorted(all_batches),
+        "chosen": chosen, "part": urlencode(chosen), "stats": keying.stats(rt)})
 
 
 @router.get("/keying/next", include_in_schema=False)
-def next_page(type: DocType = "", user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
-    task = keying.next_task(rt, user.username, type or None)
+def next_page(type: DocType = "", batch: DocType = "", book: DocType = "",
+              user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    task = keying.next_task(rt, user.username, type or None, batch=batch or None,
+                            book=book or None)
     if task is None:
         return RedirectResponse("/keying?message=" + quote("Không còn bản nào chờ bạn nhập."),
                                 303)

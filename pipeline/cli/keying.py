@@ -49,14 +49,26 @@ def add(settings: Settings, document_ids: tuple[str, ...], who: str | None) -> N
             click.echo(f"task {t.id}: {t.document_id} ({t.status})")
 
 
+def queue_options(f):
+    """--type, --batch, --book: one part of the queue."""
+    f = click.option("--book", help="only pages of this register book (its number, e.g. "
+                     "04/1971)")(f)
+    f = click.option("--batch", help="only documents of this intake batch")(f)
+    return click.option("--type", "doc_type", help="only documents of this type "
+                        "(e.g. birth_certificate)")(f)
+
+
 @keying.command("list")
 @click.option("--status", type=click.Choice(["open", "disputed", "accepted"]))
+@queue_options
 @click.option("--json", "as_json", is_flag=True)
 @pass_settings
-def list_tasks(settings: Settings, status: str | None, as_json: bool) -> None:
+def list_tasks(settings: Settings, status: str | None, doc_type: str | None, batch: str | None,
+               book: str | None, as_json: bool) -> None:
     """The keying tasks, oldest first."""
     with runtime(settings) as rt:
-        tasks = rt.catalogue.keying_tasks(status=status)
+        tasks = rt.catalogue.keying_tasks(status=status, doc_type=doc_type, batch=batch,
+                                          book=book)
     for t in tasks:
         if as_json:
             emit(_task(t))
@@ -67,8 +79,10 @@ def list_tasks(settings: Settings, status: str | None, as_json: bool) -> None:
 
 @keying.command("next")
 @click.option("--as", "who", help="the keyer (default: SOHOA_ACTOR or the login name)")
+@queue_options
 @pass_settings
-def next_task(settings: Settings, who: str | None) -> None:
+def next_task(settings: Settings, who: str | None, doc_type: str | None, batch: str | None,
+              book: str | None) -> None:
     """The next task this keyer may key (exit 3 when none)."""
     from pipeline.errors import NotFound
     from pipeline.keying import next_task as pick
@@ -76,7 +90,7 @@ def next_task(settings: Settings, who: str | None) -> None:
     from pipeline.review import get_document
 
     with runtime(settings) as rt:
-        t = pick(rt, _who(settings, who))
+        t = pick(rt, _who(settings, who), doc_type, batch=batch, book=book)
         if t is None:
             raise NotFound("nothing to key", code="nothing_to_key")
         doc, _ = get_document(rt, t.document_id)

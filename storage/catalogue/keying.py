@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from storage.catalogue.rows import Base, DocumentRow, _now
+from storage.catalogue.rows import Base, BatchFileRow, DocumentRow, _now
 from storage.catalogue.safeguards import utc
 
 
@@ -118,14 +118,31 @@ class KeyingMixin:
             row = s.get(KeyingTaskRow, task_id)
             return _task(row, self._keyers(s, task_id)) if row else None
 
+    @staticmethod
+    def _queue_filter(q, *, doc_type: str | None, batch: str | None, book: str | None):
+        """Only tasks for documents of one type, of one intake batch, of one register book."""
+        if doc_type or book:
+            q = q.join(DocumentRow, DocumentRow.id == KeyingTaskRow.document_id)
+        if doc_type:
+            q = q.where(DocumentRow.type == doc_type)
+        if book:
+            q = q.where(DocumentRow.fields["book_number"].as_string() == book)
+        if batch:
+            q = q.where(select(BatchFileRow.file).where(
+                BatchFileRow.document_id == KeyingTaskRow.document_id,
+                BatchFileRow.batch_id == batch).exists())
+        return q
+
     def keying_tasks(self, *, status: str | None = None, document_id: str | None = None,
-                     limit: int = 1000) -> list[KeyingTask]:
+                     doc_type: str | None = None, batch: str | None = None,
+                     book: str | None = None, limit: int = 1000) -> list[KeyingTask]:
         with self._session() as s:
             q = select(KeyingTaskRow).order_by(KeyingTaskRow.id).limit(limit)
             if status:
                 q = q.where(KeyingTaskRow.status == status)
             if document_id:
                 q = q.where(KeyingTaskRow.document_id == document_id)
+            q = self._queue_filter(q, doc_type=doc_type, batch=batch, book=book)
             rows = list(s.scalars(q))
             keyers: dict[int, list[str]] = {}
             for task_id, keyer in s.execute(  # every task's keyers in one query
@@ -134,21 +151,31 @@ class KeyingMixin:
                 keyers.setdefault(task_id, []).append(keyer)
             return [_task(r, keyers.get(r.id, ())) for r in rows]
 
-    def next_keying_task(self, keyer: str, *, doc_type: str | None = None
+    def next_keying_task(self, keyer: str, *, doc_type: str | None = None,
+                         batch: str | None = None, book: str | None = None
                          ) -> KeyingTask | None:
         """The oldest open task with fewer than two keyings, none of them ``keyer``'s (of a
-        document of ``doc_type`` when given)."""
+        document of ``doc_type``, of intake ``batch``, of register ``book`` when given)."""
         with self._session() as s:
             count = (select(func.count(KeyingRow.id)).where(KeyingRow.task_id == KeyingTaskRow.id)
                      .scalar_subquery())
             mine = select(KeyingRow.id).where(KeyingRow.task_id == KeyingTaskRow.id,
                                               KeyingRow.keyer == keyer).exists()
             q = select(KeyingTaskRow).where(KeyingTaskRow.status == "open", count < 2, ~mine)
-            if doc_type:
-                q = q.join(DocumentRow, DocumentRow.id == KeyingTaskRow.document_id).where(
-                    DocumentRow.type == doc_type)
+            q = self._queue_filter(q, doc_type=doc_type, batch=batch, book=book)
             row = s.scalars(q.order_by(KeyingTaskRow.id).limit(1)).first()
             return _task(row, self._keyers(s, row.id)) if row else None
+
+    def keying_queue_places(self, document_ids: list[str]) -> dict[str, tuple[str, ...]]:
+        """Each document's intake batches, for the queue's filters."""
+        with self._session() as s:
+            out: dict[str, list[str]] = {}
+            for doc, batch in s.execute(
+                    select(BatchFileRow.document_id, BatchFileRow.batch_id).where(
+                        BatchFileRow.document_id.in_(document_ids)).order_by(
+                        BatchFileRow.batch_id)):
+                out.setdefault(doc, []).append(batch)
+            return {d: tuple(b) for d, b in out.items()}
 
     def add_keying(self, k: Keying) -> Keying:
         try:

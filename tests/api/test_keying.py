@@ -169,3 +169,60 @@ def test_integrators_key_through_the_cli(home):
     assert out["status"] == "accepted"
     stats = [json.loads(line) for line in sohoa(home, "keying", "stats").stdout.splitlines()]
     assert {"an", "binh"} <= {s["keyer"] for s in stats}
+
+
+def test_the_queue_is_taken_one_type_batch_or_book_at_a_time(runtime):
+    """An archivist hands out a batch, or one register book, to a team of keyers."""
+    from api.app import create_app
+    from pipeline import keying
+    from storage.catalogue import DocumentRecord
+    from tests.e2e.test_cli import sohoa
+
+    def document(doc_id: str, doc_type: str, book: str, batch: str) -> int:
+        runtime.catalogue.start_document(DocumentRecord(
+            id=doc_id, sha256=doc_id * 64, filename=f"{doc_id}.jpg", source_path="/x",
+            media_type="image/jpeg", size=1, original_key=f"o/{doc_id}", page_count=0))
+        runtime.catalogue.finish_document(doc_id, type=doc_type, type_confidence=1.0,
+                                          page_count=0, dossier_code=None, status="done",
+                                          fields={"book_number": book} if book else {})
+        if not runtime.catalogue.batch_exists(batch):
+            runtime.catalogue.create_batch(batch, "an")
+        runtime.catalogue.add_batch_file(batch, f"{doc_id}.jpg", sha256=doc_id * 64,
+                                         document_id=doc_id, state="queued")
+        return keying.open_task(runtime, doc_id, by="an").id
+
+    a = document("a", "civil_status_register", "04/1971", "b-one")
+    b = document("b", "civil_status_register", "05/1972", "b-two")
+    c = document("c", "birth_certificate", "", "b-one")
+    assert keying.next_task(runtime, "lan").id == a
+    assert keying.next_task(runtime, "lan", book="05/1972").id == b
+    assert keying.next_task(runtime, "lan", batch="b-one", doc_type="birth_certificate").id == c
+    assert keying.next_task(runtime, "lan", batch="b-two", doc_type="birth_certificate") is None
+    assert [t.id for t in runtime.catalogue.keying_tasks(batch="b-one")] == [a, c]
+    assert [t.id for t in runtime.catalogue.keying_tasks(book="04/1971")] == [a]
+    keying.submit(runtime, b, "lan", {"entries": [{"name": "Hồ Kim Linh"}]})
+    assert keying.next_task(runtime, "lan", book="05/1972") is None  # lan keyed it already
+    assert keying.next_task(runtime, "tu", book="05/1972").id == b
+
+    # the same parts through the CLI, the API and the queue page
+    home = runtime.settings.home
+    out = json.loads(sohoa(home, "keying", "next", "--as", "tu", "--batch", "b-two").stdout)
+    assert out["id"] == b
+    listed = sohoa(home, "keying", "list", "--book", "04/1971", "--json").stdout
+    assert [json.loads(line)["id"] for line in listed.splitlines()] == [a]
+    app = create_app(runtime.settings)
+    try:
+        from pipeline.accounts import add_account
+
+        add_account(runtime, "hoa", PASSWORD, "clerk", by="test", channel="cli")
+        hoa = signed_in(app, "hoa")
+        assert [t["id"] for t in hoa.get("/api/keying/tasks",
+                                         params={"batch": "b-one"}).json()] == [a, c]
+        assert hoa.get("/api/keying/next", params={"book": "05/1972"}).json()["id"] == b
+        page = hoa.get("/keying", params={"batch": "b-two"}).text
+        assert page.count('class="key"') == 1 and "05/1972" in page
+        assert re.search(r"Đang chờ \(1\)", page)
+        nxt = hoa.get("/keying/next", params={"book": "04/1971"}, follow_redirects=False)
+        assert nxt.headers["location"] == f"/keying/{a}"
+    finally:
+        app.state.rt.close()
