@@ -234,24 +234,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-samples", action="store_true", help="skip samples/scans")
     parser.add_argument("--test-seed", type=int, action="append", default=[],
                         help="also measure another test set (training fonts) of this seed")
+    parser.add_argument("--train-seed", type=int, action="append", default=[],
+                        help="with --train: also fit on another set (training fonts) of this "
+                             "seed, as big as the extra test sets")
     parser.add_argument("--count", type=int, default=1,
-                        help="those extra test sets: this many times the test set's pages")
+                        help="those extra sets: this many times the test set's pages")
     args = parser.parse_args(argv)
-    for seed in args.test_seed:
+    for seed in args.test_seed + args.train_seed:  # named by seed: a set is read once
         _, per_dpi, printed, fonts = SETS["test"]
-        SETS[f"test-s{seed}x{args.count}"] = (seed, per_dpi * args.count,
-                                             printed * args.count, fonts)
+        SETS[f"s{seed}x{args.count}"] = (seed, per_dpi * args.count, printed * args.count,
+                                         fonts)
+    fitted_on = ["train", *(f"s{seed}x{args.count}" for seed in args.train_seed)]
     sets = {name: page_set(name) for name in SETS}
     data = {name: features(pages) for name, pages in sets.items()}
     if args.train:
-        x = np.vstack([f for (f, _), _, _ in data["train"]])
-        y = np.concatenate([lab for (_, lab), _, _ in data["train"]])
-        blobs = [b for _, covered, every in data["train"] for b in (covered, every)]
+        train = [page for name in fitted_on for page in data[name]]
+        x = np.vstack([f for (f, _), _, _ in train])
+        y = np.concatenate([lab for (_, lab), _, _ in train])
+        blobs = [b for _, covered, every in train for b in (covered, every)]
         ink = fit(np.vstack([f for f, _ in blobs]), np.concatenate([lab for _, lab in blobs]))
         model = dataclasses.replace(fit(x, y), ink=ink)
         model.save(script.MODEL_PATH)
         script.load_model.cache_clear()
-        print(f"trained {model.version} on {len(y)} words of {len(sets['train'])} pages "
+        print(f"trained {model.version} on {len(y)} words of {len(train)} pages "
               f"({int(y.sum())} handwritten); wrote {script.MODEL_PATH.relative_to(ROOT)}")
         print(f"  {len(model.weights)} inputs: {len(script.FEATURES)} features, their line "
               f"neighbours' and the pairwise products (ocr.script.design)")
@@ -259,7 +264,8 @@ def main(argv: list[str] | None = None) -> int:
               f"blobs (uncovered and all ink)")
     model = script.load_model()
     for name in [n for n in SETS if n != "heldout"] + ["heldout"]:
-        evaluate(name, model, data[name], sets[name])
+        evaluate(f"{name} (fitted on)" if args.train and name in fitted_on else name, model,
+                 data[name], sets[name])
     if not args.no_samples:
         samples(model)
     return 0
