@@ -6,19 +6,97 @@ its fields give (``name``, ``subject_name``, every ``*_name``, the entries') go 
 that hold them, and rank those pages first for a search of the name.
 ``compare`` walks the catalogue and the index in order, in constant memory, and reports
 every page that is in one and not the other.
+
+A damaged index (``search.index.IndexDamaged``) never costs a document: ``index_upsert`` and
+``index_delete`` (ingest, a page's completion, a discarded document, a clerk's correction)
+skip the index with a warning saying to run ``sohoa reindex``, which rebuilds it from the
+catalogue, the document included. A search on it raises ``IndexDamaged`` below (exit 6,
+HTTP 503, code ``index_damaged``); ``index_problems`` is what ``sohoa check-index`` reports.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime as dt
+import logging
+import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from pipeline.errors import BackendUnavailable
 from pipeline.runtime import Runtime
 from search.folding import folded_tokens
+from search.index import IndexDamaged as SearchIndexDamaged
 from search.index import IndexedPage
 from storage.catalogue import CorrectionRecord, DocumentRecord
+
+log = logging.getLogger(__name__)
+
+
+class IndexDamaged(BackendUnavailable):
+    """The search index's files are damaged: searching cannot work until ``sohoa reindex``
+    rebuilds it (exit 6, HTTP 503); a retry cannot help. Nothing else is affected."""
+
+    code = "index_damaged"
+    retryable = False
+
+
+_warned: weakref.WeakSet = weakref.WeakSet()  # indexes whose damage was told already
+
+
+def _told(index) -> bool:
+    """Whether this index's damage was told already (and from now on, it is)."""
+    try:
+        if index in _warned:
+            return True
+        _warned.add(index)
+    except TypeError:  # an index that cannot be weakly referenced: told every time
+        pass
+    return False
+
+
+def _skipped(rt: Runtime, exc: SearchIndexDamaged, document_id: str, what: str) -> None:
+    """Say once per index, as a warning, that it is damaged and what to do; later skips
+    are logged (-v)."""
+    if _told(rt.index):
+        log.info("document %s: %s (the search index is damaged)", document_id, what)
+        return
+    log.warning("document %s is stored and catalogued, but %s: %s. Until then searches do "
+                "not work; `sohoa reindex` indexes every catalogued document, this one "
+                "included", document_id, what, exc)
+
+
+def index_upsert(rt: Runtime, pages: Iterable[IndexedPage]) -> int:
+    """Write a document's pages to the index; pages written. A damaged index is skipped
+    with a warning (the document is in the catalogue, which ``sohoa reindex`` reads)."""
+    pages = list(pages)
+    try:
+        written = rt.index.upsert(pages)
+    except SearchIndexDamaged as exc:
+        _skipped(rt, exc, pages[0].document_id if pages else "?", "it was not indexed")
+        return 0
+    if _warned:  # sound again (rebuilt): a new damage is told again
+        with contextlib.suppress(TypeError):
+            _warned.discard(rt.index)
+    return written
+
+
+def index_delete(rt: Runtime, document_id: str) -> int:
+    """Remove a document's pages from the index; pages removed. A damaged index is skipped
+    with a warning (``sohoa reindex`` leaves out what the catalogue does not hold)."""
+    try:
+        return rt.index.delete_document(document_id)
+    except SearchIndexDamaged as exc:
+        _skipped(rt, exc, document_id, "its pages could not be removed from the index")
+        return 0
+
+
+def index_problems(rt: Runtime) -> list[str]:
+    """What is wrong with the index's own files (a backend that keeps none here, such as
+    Elasticsearch, reports nothing); empty when it is sound. Reads the whole index."""
+    check = getattr(rt.index, "check", None)
+    return list(check()) if check is not None else []
 
 # The date a record is about, by type (the first one present).
 EVENT_FIELDS = {

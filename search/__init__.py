@@ -4,6 +4,7 @@ Vietnamese folding. Knows nothing of ``pipeline``, ``ocr`` or ``storage``."""
 from search.index import (
     BadQuery,
     Hit,
+    IndexDamaged,
     IndexedPage,
     SearchIndex,
     SearchQuery,
@@ -11,5 +12,5 @@ from search.index import (
     SearchUnavailable,
 )
 
-__all__ = ["BadQuery", "Hit", "IndexedPage", "SearchIndex", "SearchQuery", "SearchResult",
-           "SearchUnavailable"]
+__all__ = ["BadQuery", "Hit", "IndexDamaged", "IndexedPage", "SearchIndex", "SearchQuery",
+           "SearchResult", "SearchUnavailable"]

@@ -20,24 +20,31 @@ new generation beside it (resumable: it records the last document written) and s
 rewriting ``current`` atomically; a process that had the old generation open finishes its
 queries on it and picks up the new one at its next query.
 
+A damaged index (``current`` missing beside generation files, garbled, or naming a file that
+is gone; a generation that is not a SQLite file, is shorter than its header says, or whose
+pages SQLite finds malformed) raises ``IndexDamaged`` from the call that needs it, never from
+the constructor: what does not search or index goes on without it. ``rebuild`` writes a
+new generation whatever state the folder is in, and removes only generation files.
+``check`` reads the live generation whole (SQLite's and FTS5's integrity checks).
+
 The schema, rowid layout and term keys are in ``search.embedded_schema``; the query tiers,
-filters and ranking in ``search.embedded_query``.
+filters and ranking in ``search.embedded_query``; the folder (which generation is live,
+opening one soundly, what damage is) in ``search.embedded_folder``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
+from search.embedded_folder import Folder, generation_problems, is_damage
 from search.embedded_query import filters, plan, ranked_page
 from search.embedded_schema import (
     DECADE_SHIFT,
-    SCHEMA,
-    SCHEMA_VERSION,
     TYPE_SHIFT,
     code_decade,
     decade_code,
@@ -45,7 +52,6 @@ from search.embedded_schema import (
     name_values,
     remove_row,
     row_values,
-    schema_version,
     type_id,
 )
 from search.folding import nfc
@@ -53,6 +59,7 @@ from search.index import (
     SORTS,
     BadQuery,
     Hit,
+    IndexDamaged,
     IndexedPage,
     SearchQuery,
     SearchResult,
@@ -66,60 +73,63 @@ log = logging.getLogger(__name__)
 
 
 class EmbeddedIndex:
-    """SearchIndex over SQLite files in one folder. Safe to share between threads."""
+    """SearchIndex over SQLite files in one folder. Safe to share between threads.
+
+    Made without touching a damaged index: the live generation is opened here when it can
+    be (an older schema is reported now), else at first use, which raises what is wrong."""
 
     def __init__(self, folder: Path) -> None:
         self.folder = Path(folder)
+        self._files = Folder(self.folder)
         self._lock = threading.RLock()
         self._db: sqlite3.Connection | None = None
         self._generation: str | None = None
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            self._open()
-        except (sqlite3.Error, OSError) as exc:
-            raise SearchUnavailable(f"cannot open the search index in {self.folder}: {exc}") \
-                from exc
-
-    # ---------------------------------------------------------------------- generations
-    def _current(self) -> str:
-        pointer = self.folder / "current"
-        if pointer.is_file():
-            return pointer.read_text().strip()
-        name = "gen-0001.sqlite3"
-        self._set_current(name)
-        return name
-
-    def _set_current(self, name: str) -> None:
-        tmp = self.folder / "current.tmp"
-        tmp.write_text(name + "\n")
-        os.replace(tmp, self.folder / "current")
-
-    @staticmethod
-    def _connect(path: Path) -> sqlite3.Connection:
-        db = sqlite3.connect(path, check_same_thread=False, timeout=30)
-        db.execute("PRAGMA journal_mode=WAL")
-        db.execute("PRAGMA synchronous=NORMAL")
-        db.execute("PRAGMA cache_size=-65536")
-        db.execute("PRAGMA mmap_size=268435456")
-        db.executescript(SCHEMA)
-        return db
+            with self._lock:
+                self._open()
+        except SearchUnavailable as exc:  # IndexDamaged among them: raised again when used
+            log.info("%s", exc)
 
     def _open(self) -> None:
-        name = self._current()
-        if self._db is not None and name == self._generation:
-            return
-        if self._db is not None:
-            self._db.close()
-        self._db = self._connect(self.folder / name)
+        """The live generation open (again, when a rebuild elsewhere switched it)."""
+        try:
+            name = self._files.live()
+            if self._db is not None and name == self._generation:
+                return
+            self._drop()
+            self._db = self._files.open(name)
+        except (OSError, sqlite3.Error) as exc:  # unreadable, not writable, out of space…
+            raise SearchUnavailable(f"cannot open the search index in {self.folder}: "
+                                    f"{exc}") from exc
         self._generation = name
-        if schema_version(self._db) < SCHEMA_VERSION:
-            log.warning("the search index %s was written by an older sohoa: it ranks no "
-                        "names until `sohoa reindex` rebuilds it", self.folder / name)
+
+    def _drop(self) -> None:
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+        self._db = None
+        self._generation = None
 
     def _conn(self) -> sqlite3.Connection:
-        self._open()  # a rebuild elsewhere may have switched the generation
+        self._open()
         assert self._db is not None
         return self._db
+
+    @contextlib.contextmanager
+    def _using(self) -> Iterator[sqlite3.Connection]:
+        """The live generation, under the lock. SQLite finding it malformed raises
+        IndexDamaged (and the connection is dropped: the next call opens what ``current``
+        then names, a rebuilt generation say)."""
+        with self._lock:
+            db = self._conn()
+            try:
+                yield db
+            except sqlite3.DatabaseError as exc:
+                if not is_damage(exc):
+                    raise
+                name = self._generation
+                self._drop()
+                raise self._files.damaged(f"{name}: {exc}") from exc
 
     # --------------------------------------------------------------------------- writes
     @classmethod
@@ -158,84 +168,105 @@ class EmbeddedIndex:
         return n
 
     def upsert(self, pages: Iterable[IndexedPage]) -> int:
-        with self._lock:
-            db = self._conn()
-            with db:
-                return self._write(db, pages)
+        with self._using() as db, db:
+            db.execute("BEGIN IMMEDIATE")  # another process's writes wait: seq and types
+            return self._write(db, pages)
 
     def delete_document(self, document_id: str) -> int:
-        with self._lock:
-            db = self._conn()
-            with db:
-                rows = db.execute("SELECT rowid, text FROM page_meta WHERE document_id = ?",
-                                  (document_id,)).fetchall()
-                for rowid, text in rows:
-                    remove_row(db, rowid, text)
-            return len(rows)
+        with self._using() as db, db:
+            db.execute("BEGIN IMMEDIATE")
+            rows = db.execute("SELECT rowid, text FROM page_meta WHERE document_id = ?",
+                              (document_id,)).fetchall()
+            for rowid, text in rows:
+                remove_row(db, rowid, text)
+        return len(rows)
 
     def rebuild(self, pages: Iterable[IndexedPage], *, resume: bool = True,
                 batch: int = 500) -> int:
         """Write a new generation from ``pages`` (sorted by document id), then switch to it.
-        An interrupted rebuild is resumed from the last document it committed."""
+        An interrupted rebuild is resumed from the last document it committed. The live
+        generation is never read: a damaged index is rebuilt like a sound one."""
         with self._lock:
-            live = self._current()
-            number = int(live.split("-")[1].split(".")[0])
-            name = f"gen-{number + 1:04d}.sqlite3"
-            path = self.folder / name
-            if path.exists() and not resume:
-                path.unlink()
-            db = self._connect(path)
-            if schema_version(db) < SCHEMA_VERSION:  # begun by an older sohoa: start again
+            try:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                name = self._files.target(resume)
+                db = self._files.begin(name, resume)
+            except (OSError, sqlite3.Error) as exc:
+                raise SearchUnavailable(f"cannot write a new search index in "
+                                        f"{self.folder}: {exc}") from exc
+            try:
+                written = self._fill(db, pages, batch)
+            except sqlite3.DatabaseError as exc:
                 db.close()
-                for part in self.folder.glob(f"{name}*"):
-                    part.unlink()
-                db = self._connect(path)
-            done = db.execute("SELECT value FROM info WHERE key = 'rebuilt_through'").fetchone()
-            last = done[0] if done else ""
-            written = 0
-            chunk: list[IndexedPage] = []
-
-            def flush() -> None:
-                nonlocal written
-                if not chunk:
-                    return
-                with db:
-                    written += self._write(db, chunk)
-                    db.execute("INSERT OR REPLACE INTO info VALUES ('rebuilt_through', ?)",
-                               (chunk[-1].document_id,))
-                chunk.clear()
-
-            current_doc = None
-            for p in pages:
-                if p.document_id <= last:
-                    continue  # written before the interruption
-                if p.document_id != current_doc and len(chunk) >= batch:
-                    flush()  # commit between documents, never inside one
-                current_doc = p.document_id
-                chunk.append(p)
-            flush()
-            with db:
-                db.execute("DELETE FROM info WHERE key = 'rebuilt_through'")
-                db.execute("INSERT INTO page_fts (page_fts) VALUES ('optimize')")
-            db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+                if not is_damage(exc):
+                    raise
+                self._files.remove(name)
+                raise self._files.damaged(f"the new generation {name} was found damaged "
+                                          f"while it was written ({exc}); it was "
+                                          f"removed") from exc
+            except BaseException:
+                db.close()
+                raise
             db.close()
-            self._set_current(name)
+            self._files.set_live(name)
+            self._drop()
             self._open()
-            for old in self.folder.glob("gen-*.sqlite3*"):
-                if not old.name.startswith(name):
-                    old.unlink(missing_ok=True)  # readers holding it keep their open file
+            self._files.remove_all_but(name)
             return written
+
+    def _fill(self, db: sqlite3.Connection, pages: Iterable[IndexedPage], batch: int) -> int:
+        """Write ``pages`` after the last document a previous run committed, ``batch`` at a
+        time and never splitting a document, then mark the generation complete."""
+        done = db.execute("SELECT value FROM info WHERE key = 'rebuilt_through'").fetchone()
+        last = done[0] if done else ""
+        written = 0
+        chunk: list[IndexedPage] = []
+
+        def flush() -> None:
+            nonlocal written
+            if not chunk:
+                return
+            with db:
+                written += self._write(db, chunk)
+                db.execute("INSERT OR REPLACE INTO info VALUES ('rebuilt_through', ?)",
+                           (chunk[-1].document_id,))
+            chunk.clear()
+
+        current_doc = None
+        for p in pages:
+            if p.document_id <= last:
+                continue  # written before the interruption
+            if p.document_id != current_doc and len(chunk) >= batch:
+                flush()  # commit between documents, never inside one
+            current_doc = p.document_id
+            chunk.append(p)
+        flush()
+        with db:
+            db.execute("DELETE FROM info WHERE key = 'rebuilt_through'")
+            db.execute("INSERT INTO page_fts (page_fts) VALUES ('optimize')")
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return written
+
+    def check(self) -> list[str]:
+        """What is wrong with the index, reading the live generation whole: its pointer and
+        file, SQLite's integrity check, FTS5's integrity check of both full-text tables.
+        Empty when it is sound. Slow on a large index (``sohoa check-index`` runs it)."""
+        try:
+            with self._using() as db:
+                return generation_problems(db)
+        except IndexDamaged as exc:
+            return [exc.problem]
 
     # ---------------------------------------------------------------------------- reads
     def count(self) -> int:
-        with self._lock:
-            return self._conn().execute("SELECT count(*) FROM page_meta").fetchone()[0]
+        with self._using() as db:
+            return db.execute("SELECT count(*) FROM page_meta").fetchone()[0]
 
     def keys(self) -> Iterator[tuple[str, int]]:
         last = ("", 0)
         while True:
-            with self._lock:
-                rows = self._conn().execute(
+            with self._using() as db:
+                rows = db.execute(
                     "SELECT document_id, page FROM page_meta WHERE (document_id, page) > (?, ?) "
                     "ORDER BY document_id, page LIMIT 1000", last).fetchall()
             if not rows:
@@ -253,8 +284,7 @@ class EmbeddedIndex:
         if q.sort not in SORTS:
             raise BadQuery(f"sort must be one of {', '.join(SORTS)}")
         empty = SearchResult(0, [], {"type": {}, "decade": {}})
-        with self._lock:
-            db = self._conn()
+        with self._using() as db:
             found = plan(db, q)
             if q.text.strip() and not found.whole:
                 return empty  # only punctuation
@@ -282,16 +312,18 @@ class EmbeddedIndex:
                     f"FROM page_meta WHERE rowid IN ({','.join('?' * len(shown))})",
                     [rid for _, _, rid in shown]).fetchall()} if shown else {}
             except sqlite3.OperationalError as exc:
+                if is_damage(exc):
+                    raise  # IndexDamaged (self._using)
                 if "fts5" in str(exc) or "syntax" in str(exc):
                     raise BadQuery(f"the query cannot be searched: {exc}") from exc
                 raise SearchUnavailable(f"search failed: {exc}") from exc
+            names = dict(db.execute("SELECT id, name FROM types").fetchall()) if counts else {}
         hits = []
         for tier, key, rid in shown:
             d, p, t, code, ev, text = rows[rid]
             score = round(len(found.tiers) - tier - 1 - key / 100, 4) \
                 if q.sort == "relevance" and found.tiers else 0.0
             hits.append(Hit(d, p, score, snippet(text, found.words), t, code, ev))
-        names = dict(db.execute("SELECT id, name FROM types").fetchall()) if counts else {}
         by_type: dict[str, int] = {}
         by_decade: dict[str, int] = {}
         for group, n in counts:
@@ -306,7 +338,5 @@ class EmbeddedIndex:
 
     def close(self) -> None:
         with self._lock:
-            if self._db is not None:
-                self._db.close()
-                self._db = None
+            self._drop()
 

@@ -37,6 +37,27 @@ class SearchUnavailable(Exception):
     retryable = True
 
 
+class IndexDamaged(SearchUnavailable):
+    """The index's own files are damaged: a missing or garbled pointer, a generation that is
+    gone, not a database, truncated or garbled inside. Retrying cannot help; ``sohoa
+    reindex`` rebuilds the index from the catalogue. Only what searches or writes the index
+    meets it: the rest of sohoa goes on without the index."""
+
+    code = "index_damaged"
+    retryable = False
+
+    def __init__(self, problem: str, where: str = "") -> None:
+        super().__init__(problem, where)  # both in args: the exception pickles
+        self.problem = problem
+        self.where = where
+
+    def __str__(self) -> str:
+        where = f" in {self.where}" if self.where else ""
+        return (f"the search index{where} is damaged ({self.problem}): run `sohoa reindex` "
+                f"to rebuild it from the catalogue; documents, files and the catalogue are "
+                f"not affected")
+
+
 class BadQuery(ValueError):
     """A query the index cannot run (a malformed cursor, an unknown sort)."""
 

@@ -3,6 +3,7 @@ audited (pipeline.searching)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated
 from urllib.parse import quote
 
@@ -11,14 +12,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from api import i18n, pages
 from api.deps import TEMPLATES, User, clerk, runtime
+from api.guard import error_json
 from pipeline.classify import TYPES
 from pipeline.dossiers import valid_code
 from pipeline.errors import NotFound, SohoaError
 from pipeline.fields import parse_date
 from pipeline.review import get_document
 from pipeline.runtime import Runtime
-from pipeline.searching import SearchQuery, search
+from pipeline.searching import IndexDamaged, SearchQuery, search
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 Text = Annotated[str, Query(max_length=500)]
 Short = Annotated[str | None, Query(max_length=64)]
@@ -37,8 +40,13 @@ def api_search(q: Text = "", type: Short = None, date_from: Short = None,
                date_to: Short = None, after: Cursor = None,
                user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
     """Page hits, best first, with highlighted snippets, counts per type and decade, and
-    a cursor for the next page."""
-    return run_search(rt, user, q, type, date_from, date_to, after, "api").to_dict()
+    a cursor for the next page. A damaged search index answers 503 with the code
+    ``index_damaged`` (an administrator runs ``sohoa reindex``)."""
+    try:
+        return run_search(rt, user, q, type, date_from, date_to, after, "api").to_dict()
+    except IndexDamaged as exc:
+        log.warning("GET /api/search: %s", exc)
+        return error_json(503, code=exc.code, message=i18n.error(exc.code))
 
 
 def iso_date(text: str | None, *, end: bool = False) -> str | None:
@@ -78,11 +86,15 @@ def search_page(request: Request, q: Text = "", type: Short = "", date_from: Sho
     if plain and (target := go_to_record(rt, q)):
         return RedirectResponse(target, 303)
     result = error = None
+    status = 200
     start, end = decade_range(decade)
     start, end = iso_date(date_from) or start, iso_date(date_to, end=True) or end
     if q or type or start or end:
         try:
             result = run_search(rt, user, q, type, start, end, after, "web")
+        except IndexDamaged as exc:  # the page stays usable: the form, and what to do
+            log.warning("GET /search: %s", exc)
+            error, status = i18n.error(exc.code), 503
         except SohoaError as exc:  # InvalidQuery among them
             error = i18n.error("bad_query", str(exc))
     titles = {}
@@ -95,4 +107,4 @@ def search_page(request: Request, q: Text = "", type: Short = "", date_from: Sho
     return TEMPLATES.TemplateResponse(request, "search.html", {
         "user": user, "q": q, "type": type, "date_from": date_from, "date_to": date_to,
         "decade": decade, "result": result, "error": error, "titles": titles,
-        "types": TYPES})
+        "types": TYPES}, status_code=status)

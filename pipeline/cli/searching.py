@@ -103,21 +103,43 @@ def reindex(settings: Settings, restart: bool) -> None:
 @click.option("--json", "as_json", is_flag=True)
 @pass_settings
 def check_index(settings: Settings, as_json: bool) -> None:
-    """Report every page in the catalogue but not the index, or in the index but not the
-    catalogue. Exits 1 when they differ (`sohoa reindex` repairs it)."""
-    from pipeline.indexing import compare
+    """Check that the search index is sound (its files read whole) and holds exactly the
+    catalogue's pages: report a damaged index, and every page in the catalogue but not the
+    index or the reverse. Exits 1 when anything is wrong (`sohoa reindex` repairs it)."""
+    from pipeline.indexing import compare, index_problems
+    from search.index import IndexDamaged
 
     with runtime(settings) as rt:
-        diff = compare(rt)
+        problems = index_problems(rt)
+        try:
+            diff = compare(rt)
+        except IndexDamaged as exc:  # the pages cannot be listed: the catalogue's alone
+            problems = problems or [exc.problem]
+            diff = None
+            catalogue = sum(1 for _ in rt.catalogue.page_keys())
+    damaged = bool(problems)
     if as_json:
-        emit({"consistent": diff.consistent, "catalogue_pages": diff.catalogue,
-              "index_pages": diff.index, "missing_from_index": diff.missing,
-              "not_in_catalogue": diff.extra})
+        emit({"consistent": not damaged and diff is not None and diff.consistent,
+              "damaged": damaged, "problems": problems,
+              "catalogue_pages": diff.catalogue if diff else catalogue,
+              "index_pages": diff.index if diff else None,
+              "missing_from_index": diff.missing if diff else [],
+              "not_in_catalogue": diff.extra if diff else []})
     else:
-        click.echo(f"catalogue {diff.catalogue} pages, index {diff.index} pages")
-        for d, p in diff.missing:
-            click.echo(f"  missing from the index: {d} page {p}")
-        for d, p in diff.extra:
-            click.echo(f"  in the index only: {d} page {p}")
-    if not diff.consistent:
+        if damaged:
+            click.echo(f"the search index in {settings.home / 'search'} is DAMAGED:"
+                       if not settings.search_url else "the search index is DAMAGED:")
+            for problem in problems[:10]:
+                click.echo(f"  {problem}")
+            click.echo("  run `sohoa reindex` to rebuild it from the catalogue (documents, "
+                       "files and the catalogue are not affected)")
+        if diff is None:
+            click.echo(f"catalogue {catalogue} pages, index unreadable")
+        else:
+            click.echo(f"catalogue {diff.catalogue} pages, index {diff.index} pages")
+            for d, p in diff.missing:
+                click.echo(f"  missing from the index: {d} page {p}")
+            for d, p in diff.extra:
+                click.echo(f"  in the index only: {d} page {p}")
+    if damaged or not diff.consistent:
         sys.exit(1)
