@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pipeline import throttle
 from pipeline.dossiers import audit
 from pipeline.errors import BadInput, NotFound, SohoaError
+from pipeline.records import save_users_record
 from pipeline.runtime import Runtime
 from search.folding import fold
 from storage.catalogue import UserRecord
@@ -234,6 +235,7 @@ def add_account(rt: Runtime, username: str, password: str, role: str, *, by: str
         raise AccountError(f"a user {username} exists already", code="user_exists",
                            vi=f"Đã có người dùng {username}.")
     user = rt.catalogue.add_user(username, hashed, role)
+    save_users_record(rt)
     audit(rt, "user_added", username, channel=channel, who=by, role=role)
     return user
 
@@ -256,6 +258,7 @@ def change_password(rt: Runtime, username: str, old: str, new: str, *, keep: str
         raise AccountError("the current password is wrong", code="wrong_password",
                            vi="Mật khẩu hiện tại không đúng.")
     rt.catalogue.set_password(user.id, hash_password(new, username))
+    save_users_record(rt)
     ended = rt.catalogue.end_sessions(user.id, keep=keep)
     audit(rt, "password_changed", username, channel=channel, who=username, address=address,
           sessions_ended=ended)
@@ -266,6 +269,7 @@ def reset_password(rt: Runtime, username: str, new: str, *, by: str, channel: st
     """An admin sets a new password; every session of the user ends (how many)."""
     user = _user(rt, username)
     rt.catalogue.set_password(user.id, hash_password(new, username))
+    save_users_record(rt)
     ended = rt.catalogue.end_sessions(user.id)
     rt.catalogue.clear_attempts(_keys(username, "")[0])
     audit(rt, "password_reset", username, channel=channel, who=by, sessions_ended=ended)
@@ -279,6 +283,7 @@ def set_enabled(rt: Runtime, username: str, enabled: bool, *, by: str, channel: 
         raise AccountError("an admin cannot disable their own account", code="own_account",
                            vi="Bạn không thể tự khoá tài khoản của mình.")
     rt.catalogue.set_disabled(user.id, not enabled)
+    save_users_record(rt)
     audit(rt, "user_enabled" if enabled else "user_disabled", username, channel=channel,
           who=by)
 

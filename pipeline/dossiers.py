@@ -25,6 +25,7 @@ from pathlib import Path
 
 from pipeline.classify import DOSSIER_CODE, dossier_code
 from pipeline.errors import BadInput, NotFound
+from pipeline.records import save_record, save_records
 from pipeline.runtime import Runtime
 from search.folding import fold
 from storage.catalogue import (
@@ -177,6 +178,7 @@ def link_by_clerk(rt: Runtime, document_id: str, code: str, *, role: str | None 
     rt.catalogue.upsert_dossier(DossierRecord(normal))
     link = rt.catalogue.link(normal, doc.id, role=role or role_for(doc.type),
                              linked_by="clerk", actor=who)
+    save_record(rt, doc.id)
     audit(rt, "link", doc.id, channel=channel, dossier=normal, who=who)
     return link
 
@@ -311,6 +313,7 @@ def apply_manifest(rt: Runtime, rows: list[ManifestRow], documents: dict[str, st
         rt.catalogue.link(row.code, doc.id, role=role_for(doc.type), linked_by="manifest",
                           actor=who)
         out.append(ManifestOutcome(row, "linked", doc.id))
+    save_records(rt, (o.document_id for o in out))  # linked, proposed, in conflict
     return out
 
 
@@ -383,5 +386,6 @@ def retrieve(rt: Runtime, code: str, personal_id: str, out_dir: Path, *,
         audit(rt, "copy_issued", doc.id, channel=channel, who=who, result=link.result_code,
               sha256=sha, verification_code=vcode)
         issued.append(IssuedCopy(link.result_code, doc.id, path, sha, vcode))
+    save_records(rt, (c.document_id for c in issued))  # their copies' verification codes
     return issued
 

@@ -83,10 +83,13 @@ def translate(exc: BaseException) -> SohoaError:
     from ocr.engine import EngineFailed as OcrFailed
     from ocr.engine import EngineUnavailable
     from search.index import BadQuery, SearchUnavailable
+    from storage.catalogue.base import CatalogueDamaged
     from storage.errors import ObjectMissing, StorageAuthError, StorageError, StorageUnavailable
 
     if isinstance(exc, SohoaError):
         return exc
+    if isinstance(exc, CatalogueDamaged):  # met in the middle of a command: the same advice
+        return ConfigError(str(exc), code="catalogue_damaged")
     if isinstance(exc, ValidationError):  # a SOHOA_* variable Settings cannot read
         problems = "; ".join(f"SOHOA_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}"
                              for e in exc.errors())

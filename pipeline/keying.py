@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from pipeline.dossiers import audit, link_people
 from pipeline.errors import BadInput, NotFound
+from pipeline.records import save_record
 from pipeline.review import InvalidCorrection, check_value, correct, get_document
 from pipeline.runtime import Runtime
 from storage.catalogue import AlreadyKeyed, Keying, KeyingTask
@@ -75,6 +76,7 @@ def open_task(rt: Runtime, document_id: str, *, by: str, channel: str = "cli") -
                           problem="processing")
     prefill = {k: doc.fields[k] for k in PREFILLED if doc.fields.get(k)}
     task = rt.catalogue.add_keying_task(document_id, created_by=by, prefill=prefill)
+    save_record(rt, document_id)
     audit(rt, "keying_task_opened", document_id, channel=channel, who=by, task=task.id)
     return task
 
@@ -177,6 +179,7 @@ def submit(rt: Runtime, task_id: int, keyer: str, values: dict, *, seconds: floa
     except AlreadyKeyed:
         raise KeyingError(f"{keyer} keyed task {task_id} already",
                           problem="keyed_twice") from None
+    save_record(rt, task.document_id)
     audit(rt, "keying_submitted", task.document_id, channel=channel, who=keyer, task=task_id,
           fields=sorted(clean))
     keyings = rt.catalogue.keyings(task_id)
@@ -186,6 +189,7 @@ def submit(rt: Runtime, task_id: int, keyer: str, values: dict, *, seconds: floa
     if disputed:
         rt.catalogue.update_keying_task(task_id, status="disputed", disputed=disputed,
                                         final=agreed)
+        save_record(rt, task.document_id)
         return Outcome(task_of(rt, task_id), "disputed", tuple(disputed))
     _accept(rt, task, agreed, by=f"{keyings[0].keyer}+{keyings[1].keyer}", channel=channel)
     return Outcome(task_of(rt, task_id), "accepted")
@@ -226,6 +230,7 @@ def _accept(rt: Runtime, task: KeyingTask, values: dict, *, by: str, channel: st
     rt.catalogue.update_keying_task(task.id, status="accepted", final=values,
                                     settled_by=settled_by)
     link_people(rt, doc)
+    save_record(rt, task.document_id)
     audit(rt, "keying_accepted", task.document_id, channel=channel, who=by, task=task.id,
           fields=sorted(fields))
 

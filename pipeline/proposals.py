@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pipeline.dossiers import audit, valid_code
 from pipeline.errors import BadInput, NotFound
+from pipeline.records import save_record
 from pipeline.runtime import Runtime
 from storage.catalogue import DossierLink, DossierRecord
 from storage.catalogue.safeguards import LinkProposal
@@ -54,6 +55,7 @@ def confirm(rt: Runtime, proposal_id: int, *, by: str, channel: str,
     rt.catalogue.upsert_dossier(DossierRecord(code))
     link = rt.catalogue.link(code, p.document_id, role=role or p.role, linked_by="clerk",
                              actor=by)
+    save_record(rt, p.document_id)
     audit(rt, "proposal_confirmed", p.document_id, channel=channel, who=by, dossier=code,
           proposal=p.id, proposed_by=p.proposed_by, role=link.role)
     return link
@@ -61,6 +63,7 @@ def confirm(rt: Runtime, proposal_id: int, *, by: str, channel: str,
 
 def reject(rt: Runtime, proposal_id: int, *, by: str, channel: str) -> LinkProposal:
     p = _decide(rt, proposal_id, "rejected", by)
+    save_record(rt, p.document_id)
     audit(rt, "proposal_rejected", p.document_id, channel=channel, who=by, dossier=p.code,
           proposal=p.id, proposed_by=p.proposed_by)
     return p

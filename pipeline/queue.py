@@ -23,6 +23,7 @@ from pipeline.flow import FileReport
 from pipeline.intake import hash_file
 from pipeline.model import Page
 from pipeline.page import PageTask, run_page
+from pipeline.records import save_record
 from pipeline.runtime import Runtime
 
 
@@ -167,4 +168,5 @@ def finish_job(rt: Runtime, doc_id: str, model) -> str | None:
         return None
     status = flow.complete(rt, doc, flow.stored_pages(doc), model)
     rt.catalogue.set_batch_file_state(doc_id, "done", None)
+    save_record(rt, doc_id)  # with its batch file done
     return status

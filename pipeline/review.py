@@ -13,7 +13,8 @@ import re
 from pipeline.classify import TYPES, dossier_code
 from pipeline.errors import NotFound, SohoaError
 from pipeline.fields import parse_date, parse_id
-from pipeline.indexing import effective, record_pages
+from pipeline.indexing import effective, index_upsert, record_pages
+from pipeline.records import save_record
 from pipeline.runtime import Runtime
 from storage.catalogue import CorrectionRecord, DocumentRecord
 
@@ -128,8 +129,9 @@ def correct(rt: Runtime, document_id: str, *, by: str, doc_type: str | None = No
     for name, old, new in changes:
         rt.catalogue.add_correction(CorrectionRecord(document_id, name, old, new, by))
     rt.catalogue.set_status(document_id, "done")
+    save_record(rt, document_id)
     doc, _ = get_document(rt, document_id)
-    rt.index.upsert(record_pages(doc))
+    index_upsert(rt, record_pages(doc))
     return doc
 
 
@@ -140,6 +142,7 @@ def confirm_reviewed(rt: Runtime, document_id: str, *, by: str) -> None:
         raise InvalidCorrection(f"document {document_id} is still being processed",
                                 problem="processing")
     rt.catalogue.set_status(document_id, "done")
+    save_record(rt, document_id)
 
 
 def review_queue(rt: Runtime) -> list[DocumentRecord]:

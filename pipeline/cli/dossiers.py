@@ -158,9 +158,11 @@ def person(settings: Settings, key: str, as_json: bool) -> None:
 def merge_people(settings: Settings, keep: int, other: int) -> None:
     """Merge person OTHER into KEEP (a clerk's decision; never done automatically)."""
     from pipeline.dossiers import audit
+    from pipeline.records import save_people_records
 
     with runtime(settings) as rt:
         rt.catalogue.merge_people(keep, other)
+        save_people_records(rt, (keep, other))  # their documents' records hold them
         audit(rt, "people_merged", str(keep), merged=other)
     click.echo(f"person {other} merged into {keep}")
 

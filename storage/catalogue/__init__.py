@@ -13,14 +13,23 @@ is lost and no row is duplicated on either database.
 
 One module per aggregate: ``rows`` (the tables), ``records`` (the dataclasses), ``base``
 (engine, sessions, meta, migrations), then ``documents``, ``dossiers`` (with people and
-copies), ``batches``, ``users``, ``audit`` and ``fixity``, composed here into ``Catalogue``.
+copies), ``batches``, ``users``, ``audit`` and ``fixity``, composed here into ``Catalogue``;
+``snapshots`` reads a document's rows out as plain values and writes them back (what the
+object store keeps so that a lost catalogue can be rebuilt: ``sohoa recover``).
 """
 
 from __future__ import annotations
 
 from storage.catalogue.audit import AuditMixin
 from storage.catalogue.base import _LOCK as _LOCK
-from storage.catalogue.base import HEAD, CatalogueBase, migrate
+from storage.catalogue.base import (
+    HEAD,
+    CatalogueBase,
+    CatalogueDamaged,
+    migrate,
+    sqlite_damage,
+    sqlite_file,
+)
 from storage.catalogue.base import _alembic_config as _alembic_config
 from storage.catalogue.base import _safe_url as _safe_url
 from storage.catalogue.base import _sqlite_pragmas as _sqlite_pragmas
@@ -71,11 +80,12 @@ from storage.catalogue.rows import (
     UserRow,
 )
 from storage.catalogue.rows import _now as _now
+from storage.catalogue.snapshots import Restorer, SnapshotsMixin
 from storage.catalogue.users import UsersMixin
 
 
 class Catalogue(DocumentsMixin, DossiersMixin, BatchesMixin, UsersMixin, AuditMixin,
-                FixityMixin, KeyingMixin, CatalogueBase):
+                FixityMixin, KeyingMixin, SnapshotsMixin, CatalogueBase):
     """The catalogue, behind one interface: see the mixins for each aggregate."""
 
 
@@ -91,6 +101,7 @@ __all__ = [
     "BatchRow",
     "Catalogue",
     "CatalogueBase",
+    "CatalogueDamaged",
     "CopyRecord",
     "CopyRow",
     "CorrectionRecord",
@@ -116,8 +127,11 @@ __all__ = [
     "PersonRow",
     "RejectionRecord",
     "RejectionRow",
+    "Restorer",
     "SessionRow",
     "UserRecord",
     "UserRow",
     "migrate",
+    "sqlite_damage",
+    "sqlite_file",
 ]

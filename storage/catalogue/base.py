@@ -4,6 +4,9 @@ archive facts (``meta``) and the Alembic migrations applied on open."""
 from __future__ import annotations
 
 import contextlib
+import sqlite3
+import struct
+from collections.abc import Callable
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, inspect, text
@@ -14,20 +17,63 @@ from storage.catalogue.rows import MetaRow
 from storage.errors import StorageError, StorageUnavailable
 
 
+class CatalogueDamaged(StorageError):
+    """The catalogue's SQLite file is not a database, or a damaged one: nothing but
+    ``sohoa recover`` (which rebuilds it from the object store) helps."""
+
+    code = "catalogue_damaged"
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"the catalogue {where} is damaged ({problem}): run `sohoa recover` "
+                         f"to rebuild it from the records in the object store (the damaged "
+                         f"file is kept aside, never deleted)")
+        self.where, self.problem = where, problem
+
+
 class CatalogueBase:
     """Opens (and migrates) the catalogue; the mixins of ``Catalogue`` build on its
-    ``_session``, ``_insert`` and ``_guard``."""
+    ``_session``, ``_insert`` and ``_guard``.
 
-    def __init__(self, url: str) -> None:
+    ``if_new`` is called when the catalogue is about to be made (no SQLite file yet, or an
+    empty one; a PostgreSQL database without sohoa's tables), before anything is written:
+    it may refuse (raise) when a catalogue should already exist."""
+
+    def __init__(self, url: str, *, if_new: Callable[[], None] | None = None) -> None:
         self.url = url
+        path = sqlite_file(url)
+        if path is not None and (problem := sqlite_damage(path)):
+            raise CatalogueDamaged(str(path), problem)
         try:
             self.engine = create_engine(url, future=True, pool_pre_ping=True)
             if url.startswith("sqlite"):
                 event.listen(self.engine, "connect", _sqlite_pragmas)
+                event.listen(self.engine, "handle_error", _sqlite_damage_error(url))
+            if if_new is not None and self.is_new(path):
+                if_new()
             migrate(self.engine)
         except OperationalError as exc:
+            self._dispose()
             raise StorageUnavailable(f"cannot open the catalogue {_safe_url(url)}: "
                                      f"{exc.orig}") from exc
+        except BaseException:
+            self._dispose()
+            raise
+
+    def _dispose(self) -> None:
+        engine = getattr(self, "engine", None)
+        if engine is not None:
+            engine.dispose()
+
+    def is_new(self, path: Path | None = None) -> bool:
+        """Whether no catalogue exists here yet (checked before migrating: a SQLite file
+        missing or empty, a database without sohoa's tables)."""
+        if path is not None:
+            return not path.exists() or path.stat().st_size == 0
+        if self.url.startswith("sqlite"):
+            return False  # in memory, or a URI: made on the spot
+        with self.engine.connect() as conn:
+            names = inspect(conn).get_table_names()
+        return "documents" not in names and "alembic_version" not in names
 
     def _session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
@@ -72,7 +118,7 @@ class CatalogueBase:
         return self._Guard()
 
 
-HEAD = "0008"  # the newest migration in storage/migrations/versions
+HEAD = "0009"  # the newest migration in storage/migrations/versions
 _LOCK = 727_105  # PostgreSQL advisory lock id: one process migrates at a time
 
 
@@ -136,6 +182,64 @@ def _safe_url(url: str) -> str:
         return make_url(url).render_as_string(hide_password=True)
     except Exception:
         return url
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The file of a SQLite catalogue URL (None: not SQLite, in memory, or a URI)."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+_HEADER = b"SQLite format 3\x00"
+
+
+def sqlite_damage(path: Path) -> str | None:
+    """What is wrong with a SQLite file, from its 100-byte header and its size alone (no
+    read of the rest: cheap on every open); None when nothing is seen (or no file yet).
+    Damage further in is met when the pages are read (``_sqlite_damage_error``)."""
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            return None  # an empty file is an empty database
+        with open(path, "rb") as f:
+            header = f.read(100)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"it cannot be read: {exc.strerror or exc}"
+    if len(header) < 100 or not header.startswith(_HEADER):
+        return "it is not a SQLite database"
+    page_size = struct.unpack(">H", header[16:18])[0]
+    page_size = 65536 if page_size == 1 else page_size
+    pages = struct.unpack(">I", header[28:32])[0]
+    valid = header[24:28] == header[92:96]  # the in-header size is current (SQLite 3.7.0+)
+    wal = Path(f"{path}-wal")
+    unfinished_wal = wal.exists() and wal.stat().st_size > 0  # a checkpoint may complete it
+    if valid and pages and not unfinished_wal and size < pages * page_size:
+        return f"it is cut short: {size} bytes of {pages * page_size}"
+    return None
+
+
+def _sqlite_damage_error(url: str):
+    """A ``handle_error`` hook: SQLite's "not a database" and "malformed" become
+    CatalogueDamaged, wherever they are met, which says what to do."""
+    where = str(sqlite_file(url) or url)
+
+    def hook(context) -> None:
+        exc = context.original_exception
+        if not isinstance(exc, sqlite3.DatabaseError):
+            return
+        code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+        if code in (11, 26) or "malformed" in str(exc) or "not a database" in str(exc):
+            raise CatalogueDamaged(where, str(exc)) from exc  # SQLITE_CORRUPT, SQLITE_NOTADB
+
+    return hook
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:
