@@ -23,6 +23,9 @@ class LoadedPage:
     dpi: int
     bilevel: bool  # the source was 1-bit (store losslessly)
     text_words: tuple[Word, ...] | None = None  # a PDF page's own text, boxes in image pixels
+    declared_dpi: int | None = None  # what the file says (``dpi`` may be assumed), as sent
+    colour_bits: int | None = None  # of the original image: 1 bilevel, 8 grey, 24 colour…
+    colour_mode: str | None = None  # "bilevel" | "grey" | "palette" | "colour" (None: unknown)
 
 
 def pil():
@@ -86,7 +89,8 @@ def validate_image(path: Path, *, max_pixels: int) -> int:
     return count
 
 
-def _dpi(info: dict, width: int, height: int) -> int:
+def declared_dpi(info: dict) -> int | None:
+    """The resolution the file states, when it states a usable one."""
     dpi = info.get("dpi")
     if dpi:
         try:
@@ -95,8 +99,26 @@ def _dpi(info: dict, width: int, height: int) -> int:
             value = 0
         if 70 <= value <= 1200:
             return value
+    return None
+
+
+def _dpi(info: dict, width: int, height: int) -> int:
+    value = declared_dpi(info)
+    if value is not None:
+        return value
     # No usable resolution: assume an A4 page fills the image.
     return int(min(600, max(100, round(max(width, height) / A4_LONG_INCHES))))
+
+
+def depth(img) -> tuple[int | None, str | None]:
+    """(bits per pixel, kind) of a PIL image as sent (ocr.resolution.colour_depth)."""
+    from ocr.resolution import colour_depth
+
+    grey_palette = False
+    if img.mode in ("P", "PA"):
+        pal = img.getpalette() or []
+        grey_palette = all(pal[i] == pal[i + 1] == pal[i + 2] for i in range(0, len(pal) - 2, 3))
+    return colour_depth(img.mode, grey_palette=grey_palette)
 
 
 def to_array(img) -> tuple[np.ndarray, bool]:
@@ -130,9 +152,10 @@ def load_image_page(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
             img.seek(index)
             check_pixels(img.width, img.height, max_pixels, index + 1)
             dpi = _dpi(img.info, img.width, img.height)
+            bits, colour = depth(img)
             arr, bilevel = to_array(img)
         except BadInput:
             raise
         except Exception as exc:
             raise _image_error(exc) from exc
-    return LoadedPage(arr, dpi, bilevel)
+    return LoadedPage(arr, dpi, bilevel, None, declared_dpi(img.info), bits, colour)

@@ -13,6 +13,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from ocr.engine import Word, lines_of
+from ocr.resolution import ScanQuality
 
 __all__ = ["Document", "FieldValue", "Line", "Page", "Word"]
 
@@ -97,6 +98,8 @@ class Page:
     script: str = "printed"  # "printed" | "handwritten" | "mixed" (ocr/script.py)
     script_regions: tuple[dict, ...] = ()  # {"box", "label", "score"} of each region
     index_text: str | None = None  # what search may hold of the text (None: all of it)
+    alto: str = ""  # ALTO 4 XML of the words (ocr/alto.py)
+    scan: ScanQuality | None = None  # resolution and colour depth as sent, and their flags
 
     @property
     def lines(self) -> list[Line]:
@@ -104,6 +107,14 @@ class Page:
 
     def words_dicts(self) -> list[dict]:
         return [w.to_dict() for w in self.words]
+
+    def scan_columns(self) -> dict:
+        """The scan as sent, as the catalogue's page columns (all None when not known)."""
+        q = self.scan
+        return {"declared_dpi": q and q.declared_dpi, "content_dpi": q and q.content_dpi,
+                "effective_dpi": q and q.effective_dpi, "dpi_source": q and q.dpi_source,
+                "colour_bits": q and q.colour_bits, "colour_mode": q and q.colour_mode,
+                "scan_flags": list(q.flags) if q else []}
 
     def to_dict(self) -> dict:
         """Everything but the image bytes."""
@@ -117,7 +128,8 @@ class Page:
                 "needs_review": self.needs_review,
                 "records": records_to_dicts(list(self.records)), "codes": list(self.codes),
                 "script": self.script, "script_regions": list(self.script_regions),
-                "index_text": self.index_text}
+                "index_text": self.index_text, "alto": self.alto,
+                "scan": self.scan.to_dict() if self.scan else None}
 
     @classmethod
     def from_dict(cls, d: dict, image: bytes = b"") -> Page:
@@ -128,7 +140,8 @@ class Page:
                    d["rotation_method"], d["needs_review"],
                    tuple(records_from_dicts(d["records"])), tuple(d["codes"]),
                    d.get("script", "printed"), tuple(d.get("script_regions") or ()),
-                   d.get("index_text"))
+                   d.get("index_text"), d.get("alto", ""),
+                   ScanQuality.from_dict(d["scan"]) if d.get("scan") else None)
 
     def summary(self) -> PageText:
         """What completing the document needs of this page, without image or words."""

@@ -8,15 +8,19 @@ data.
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from ocr.engine import OcrEngine, lines_of, words_text
+from ocr.alto import Provenance, Software, in_regions, words_to_alto
+from ocr.engine import OcrEngine, Word, lines_of, words_text
 from ocr.hocr import words_to_hocr
 from ocr.noise import implausible_share
 from ocr.page import process_page, working_resolution
+from ocr.resolution import ScanQuality, assess_scan, effective_dpi
 from pipeline.fields import extract_page
 from pipeline.intake import LoadedPage, load_page
 from pipeline.model import Page
@@ -55,18 +59,92 @@ def encode(image: np.ndarray, *, bilevel: bool) -> tuple[bytes, str]:
     return buf.getvalue(), "jpg"
 
 
+TEXT_LAYER = "pdf text layer"  # the engine of a page whose words were the PDF's own
+
+
+@lru_cache(maxsize=1)
+def sohoa_version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("sohoa")
+    except PackageNotFoundError:
+        return ""
+
+
+def provenance(engine: str, engine_version: str = "") -> Provenance:
+    """Who made a page's text, for its ALTO: the engine by its name and version as it
+    reports them ("tesseract", "5.5.4 vie psm 6"); "" for a version not recorded."""
+    prep = Software("sohoa", sohoa_version(), settings="orientation, deskew, seal dropout",
+                    description="the page image prepared for the engine; ALTO written from "
+                                "the engine's words")
+    if engine == TEXT_LAYER:
+        return Provenance(Software("pdftotext", creator="poppler",
+                                   description="the PDF page's own text layer, kept as it "
+                                               "was: no OCR"), None)
+    if engine.startswith("tesseract"):
+        first = engine_version.split(" ", 1)[0] if engine_version else ""
+        extra = "" if engine == "tesseract" else (
+            f"{engine}: lines Tesseract read poorly were read again by the second recogniser")
+        if not engine_version:
+            extra = ("the engine's version was not recorded: this ALTO was made later, from "
+                     "the words stored for the page")
+        return Provenance(Software("Tesseract", first, creator="tesseract-ocr",
+                                   settings=engine_version, description=extra), prep)
+    return Provenance(Software(engine, engine_version), prep)
+
+
+def make_alto(*, document_id: str, number: int, words: Sequence[Word], width: int,
+              height: int, image_ext: str, engine: str, engine_version: str = "",
+              confidence: float | None = None, script: str = "printed",
+              script_regions: Sequence[dict] = ()) -> str:
+    """A page's ALTO from what the page stage made, or from what the catalogue and the
+    words file kept of it (pages stored before ALTO was: pipeline.present.page_alto)."""
+    hand = True if script == "handwritten" else tuple(
+        tuple(r["box"]) for r in script_regions if r.get("label") == "handwritten")
+    return words_to_alto(words, width=width, height=height, page_number=number,
+                         image_name=f"{number:04d}.{image_ext}", document_id=document_id,
+                         provenance=provenance(engine, engine_version),
+                         confidence=confidence, handwritten=hand)
+
+
+def scan_quality(loaded: LoadedPage, image: np.ndarray | None = None) -> ScanQuality:
+    """The page's resolution and colour depth as sent (ocr.resolution.assess_scan); the
+    letters are measured on ``image`` (the working copy, maybe smaller) scaled back."""
+    image = loaded.image if image is None else image
+    scale = loaded.image.shape[1] / image.shape[1] if image.shape[1] else 1.0
+    content = effective_dpi(image)
+    h, w = loaded.image.shape[:2]
+    return assess_scan(declared_dpi=loaded.declared_dpi,
+                       content_dpi=round(content * scale) if content else None,
+                       size=(w, h), colour_bits=loaded.colour_bits,
+                       colour_mode=loaded.colour_mode)
+
+
 def _from_text_layer(task: PageTask, loaded: LoadedPage) -> Page:
-    """A page that already carries text: keep it exactly, no OCR."""
+    """A page that already carries text: keep it exactly, no OCR. Its scan is assessed
+    only when the PDF says what its image was (a scan OCR'd before): a born-digital page
+    was never scanned."""
     words = loaded.text_words or ()
     h, w = loaded.image.shape[:2]
     data, ext = encode(loaded.image, bilevel=False)
+    scan = None
+    if loaded.declared_dpi:
+        at = loaded.declared_dpi / loaded.dpi  # the image's pixels, not the rendering's
+        scan = assess_scan(declared_dpi=loaded.declared_dpi, content_dpi=None,
+                           size=(round(w * at), round(h * at)),
+                           colour_bits=loaded.colour_bits, colour_mode=loaded.colour_mode)
     return Page(
         document_id=task.document_id, number=task.number, image=data, image_ext=ext,
         width=w, height=h, dpi=loaded.dpi, skew_angle=0.0, rotation=0,
         rotation_confidence=0.0, ocr_confidence=100.0, text=words_text(words),
-        hocr=words_to_hocr(words, width=w, height=h, source="pdf text layer"),
+        hocr=words_to_hocr(words, width=w, height=h, source=TEXT_LAYER),
         words=tuple(words), text_source="text_layer",
-        records=tuple(extract_page(words, page=task.number)), codes=_codes(loaded.image))
+        records=tuple(extract_page(words, page=task.number)), codes=_codes(loaded.image),
+        alto=make_alto(document_id=task.document_id, number=task.number, words=words,
+                       width=w, height=h, image_ext=ext, engine=TEXT_LAYER,
+                       confidence=100.0),
+        scan=scan)
 
 
 def run_page(task: PageTask, engine: OcrEngine) -> Page:
@@ -75,6 +153,7 @@ def run_page(task: PageTask, engine: OcrEngine) -> Page:
         return _from_text_layer(task, loaded)
     bilevel = loaded.bilevel
     image, dpi = working_resolution(loaded.image, loaded.dpi)
+    scan = scan_quality(loaded, image)
     del loaded  # one full-size copy of the page at a time
     result = process_page(image, dpi=dpi, engine=engine)
     del image
@@ -91,7 +170,14 @@ def run_page(task: PageTask, engine: OcrEngine) -> Page:
         ocr_confidence=rec.confidence, text=rec.text, hocr=rec.hocr, words=rec.words,
         needs_review=(rec.confidence < task.review_confidence
                       or implausible_share(rec.words) > MAX_IMPLAUSIBLE),
-        records=tuple(extract_page(reliable, page=task.number)), codes=codes, **script)
+        records=tuple(extract_page(reliable, page=task.number)), codes=codes, **script,
+        alto=make_alto(document_id=task.document_id, number=task.number, words=rec.words,
+                       width=w, height=h, image_ext=ext,
+                       engine=str(getattr(engine, "name", "") or "unknown"),
+                       engine_version=str(getattr(engine, "version", "") or ""),
+                       confidence=rec.confidence, script=script.get("script", "printed"),
+                       script_regions=script.get("script_regions", ())),
+        scan=scan)
 
 
 def read_script(image, words) -> tuple[dict, list]:
@@ -105,12 +191,8 @@ def read_script(image, words) -> tuple[dict, list]:
     if found.script == "printed":
         return {"script": "printed"}, list(words)
     boxes = [r.box for r in found.regions if r.label == "handwritten"]
-
-    def in_hand(word) -> bool:
-        x, y = (word.box[0] + word.box[2]) / 2, (word.box[1] + word.box[3]) / 2
-        return any(x0 <= x <= x1 and y0 <= y <= y1 for x0, y0, x1, y1 in boxes)
-
-    kept = [] if found.script == "handwritten" else [w for w in words if not in_hand(w)]
+    kept = [] if found.script == "handwritten" else [
+        w for w in words if not in_regions(w, boxes)]
     text = "\n".join(" ".join(w.text for w in line) for line in lines_of(kept))
     return {"script": found.script, "index_text": text,
             "script_regions": tuple(r.to_dict() for r in found.regions)}, kept

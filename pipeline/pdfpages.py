@@ -114,12 +114,14 @@ def load_pdf_page(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
             page = pdf.pages[index]
             get_images = getattr(page, "get_images", None)  # pikepdf >= 10
             has_images = bool(get_images() if get_images else page.images)
+            scan = _scan_facts(page)
         except Exception:
-            has_images = True
+            has_images, scan = True, (None, None, None)
     words = pdf_text_words(path, index, dpi=TEXT_LAYER_DPI)
     if words and (len(words) >= MIN_TEXT_WORDS_OVER_IMAGE or not has_images):
         rendered = _rasterise(path, index, max_pixels=max_pixels, dpi=TEXT_LAYER_DPI)
-        return LoadedPage(rendered.image, TEXT_LAYER_DPI, False, words)
+        # a scan that carries a text layer (OCR'd before) keeps its image's facts
+        return LoadedPage(rendered.image, TEXT_LAYER_DPI, False, words, *scan)
     with _open_pdf(path) as pdf:
         try:
             page = pdf.pages[index]
@@ -132,12 +134,33 @@ def load_pdf_page(path: Path, index: int, *, max_pixels: int) -> LoadedPage:
                 check_pixels(pdfimage.width, pdfimage.height, max_pixels, index + 1)
                 arr, bilevel = to_array(pdfimage.as_pil_image())
                 dpi = int(round(pdfimage.width / width_in))
-                return LoadedPage(arr, max(70, min(1200, dpi)), bilevel)
+                return LoadedPage(arr, max(70, min(1200, dpi)), bilevel, None, *scan)
         except BadInput:
             raise
         except Exception:  # an image filter PIL cannot decode, odd structure: rasterise
             pass
     return _rasterise(path, index, max_pixels=max_pixels)
+
+
+def _scan_facts(page) -> tuple[int | None, int | None, str | None]:
+    """(resolution, bits per pixel, colour kind) of a page that is one image, upright:
+    the image's pixels over the page's width at 100 % scale, from its dictionary (nothing
+    decoded); (None, None, None) for any other page."""
+    import pikepdf
+
+    from ocr.resolution import colour_depth
+
+    get_images = getattr(page, "get_images", None)  # pikepdf >= 10
+    images = list((get_images() if get_images else page.images).values())
+    width_in = float(page.mediabox[2] - page.mediabox[0]) / 72.0
+    if len(images) != 1 or int(page.obj.get("/Rotate", 0)) % 360 or width_in <= 0:
+        return None, None, None
+    image = pikepdf.PdfImage(images[0])
+    try:
+        bits, colour = colour_depth(image.mode)
+    except Exception:  # a colour space pikepdf does not map
+        bits, colour = None, None
+    return round(image.width / width_in), bits, colour
 
 
 RENDER_TIMEOUT = 300  # seconds for pdftoppm to render one page

@@ -40,9 +40,81 @@ def document_dict(doc, corrections=()) -> dict:
             "width": p.width, "height": p.height, "dpi": p.dpi, "image_key": p.image_key,
             "text_source": p.text_source, "needs_review": p.needs_review,
             "script": p.script, "script_regions": p.script_regions,
-            "text": p.text} for p in doc.pages],
+            "text": p.text, "scan": scan_dict(p)} for p in doc.pages],
         "pages_needing_review": [p.number for p in doc.pages if p.needs_review],
+        "pages_below_scan_standard": [p.number for p in doc.pages
+                                      if "low_resolution" in (p.scan_flags or ())],
     }
+
+
+# ------------------------------------------------------------------------ scan quality
+def scan_dict(page) -> dict | None:
+    """A stored page's scan as sent (ocr.resolution.ScanQuality): declared, letter-implied
+    and effective dpi, which one is effective, colour depth and flags; None when not known
+    (a page stored before sohoa assessed scans, a born-digital page)."""
+    from ocr.resolution import MIN_DPI
+
+    if page.dpi_source is None and page.colour_mode is None:
+        return None
+    return {"declared_dpi": page.declared_dpi, "content_dpi": page.content_dpi,
+            "effective_dpi": page.effective_dpi, "dpi_source": page.dpi_source,
+            "colour_bits": page.colour_bits, "colour_mode": page.colour_mode,
+            "flags": list(page.scan_flags or ()), "minimum_dpi": MIN_DPI}
+
+
+_HOW = {"declared": "as the file declares", "content": "estimated from the letters' height",
+        "page_size": "estimated from the page's size"}
+
+
+def scan_problems(page) -> list[str]:
+    """What a page's scan falls short of (Circular 05/2025/TT-BNV), in words, for the ingest
+    report: a low resolution; grey or bilevel (acceptable when the original is black and
+    white: the Circular asks for colour as the original); colour below 24 bits."""
+    q = scan_dict(page)
+    if not q:
+        return []
+    out = []
+    if "low_resolution" in q["flags"]:
+        out.append(f"{q['effective_dpi']} dpi ({_HOW.get(q['dpi_source'], 'estimated')}), "
+                   f"below the {q['minimum_dpi']} dpi of Circular 05/2025/TT-BNV")
+    if "not_colour" in q["flags"]:
+        what = ("1-bit black and white" if q["colour_mode"] == "bilevel"
+                else f"{q['colour_bits']}-bit grey")
+        out.append(f"{what}, not 24-bit colour (acceptable if the original is black and "
+                   f"white)")
+    if "low_colour_depth" in q["flags"]:
+        out.append(f"{q['colour_bits']}-bit colour"
+                   f"{' (palette)' if q['colour_mode'] == 'palette' else ''}, below 24-bit")
+    return out
+
+
+def scan_report(doc) -> list[dict]:
+    """The pages of a document whose scan falls short, with what: for the batch report."""
+    return [{"page": p.number, "flags": list(p.scan_flags or ()),
+             "effective_dpi": p.effective_dpi, "dpi_source": p.dpi_source,
+             "colour_bits": p.colour_bits, "colour_mode": p.colour_mode,
+             "problems": scan_problems(p)}
+            for p in doc.pages if p.scan_flags]
+
+
+# ------------------------------------------------------------------------------- ALTO
+def page_alto(rt: Runtime, document_id: str, page) -> bytes:
+    """A stored page's ALTO XML: its object, or, for a page stored before sohoa kept ALTO,
+    made now from its words object and what the catalogue kept of it (size, confidence,
+    handwritten regions); the engine's version was not recorded then and is left out."""
+    data = rt.store.get(page.alto_key) if page.alto_key else b""
+    if data:
+        return data
+    from ocr.engine import Word
+    from pipeline.page import TEXT_LAYER, make_alto
+
+    words = [Word.from_dict(w) for w in json.loads(rt.store.get(page.words_key))]
+    return make_alto(
+        document_id=document_id, number=page.number, words=words, width=page.width,
+        height=page.height, image_ext=page.image_key.rsplit(".", 1)[-1],
+        engine=TEXT_LAYER if page.text_source == "text_layer" else "tesseract",
+        confidence=page.ocr_confidence, script=page.script or "printed",
+        script_regions=page.script_regions or ()).encode("utf-8")
 
 
 def link_dict(ln) -> dict:

@@ -170,12 +170,34 @@ def value(code: str, raw) -> str:
     return str(raw)
 
 
+def scan_notes(page) -> list[str]:
+    """What a page's scan falls short of (pipeline.present.scan_dict), in Vietnamese: "Ảnh
+    quét 150 dpi, dưới mức 200 dpi của Thông tư 05/2025/TT-BNV"; grey and bilevel scans in
+    a softer tone (colour as the original: a black-and-white original may be scanned grey)."""
+    from pipeline.present import scan_dict
+
+    q = scan_dict(page)
+    if not q or not q["flags"]:
+        return []
+    notes = []
+    if "low_resolution" in q["flags"]:
+        key = "low_resolution" if q["dpi_source"] == "declared" else "low_resolution_estimated"
+        notes.append(term("scan_quality", key).format(dpi=q["effective_dpi"],
+                                                      minimum=q["minimum_dpi"]))
+    if "not_colour" in q["flags"]:
+        key = "not_colour_bilevel" if q["colour_mode"] == "bilevel" else "not_colour_grey"
+        notes.append(term("scan_quality", key).format(bits=q["colour_bits"]))
+    if "low_colour_depth" in q["flags"]:
+        notes.append(term("scan_quality", "low_colour_depth").format(bits=q["colour_bits"]))
+    return notes
+
+
 FILTERS = {"vi_type": doc_type, "vi_field": field, "vi_status": status, "vi_role": role,
            "vi_action": action, "vi_error": error, "vi_reason": reason, "vi_date": date,
            "vi_time": time, "vi_value": value,
            "vi_link_role": lambda c: term("link_role", c),
            "vi_link_source": lambda c: term("link_source", c),
-           "vi_channel": lambda c: term("channel", c)}
+           "vi_channel": lambda c: term("channel", c), "vi_scan": scan_notes}
 
 
 def install(env) -> None:

@@ -1,5 +1,5 @@
 """Documents (clerks): the record as JSON and as a page beside its image, page images,
-thumbnails and hOCR, the searchable PDF, corrections and the review queue. Every read of a
+thumbnails, hOCR and ALTO, the searchable PDF, corrections and the review queue. Every read of a
 record (the record, a page image or thumbnail, a page's text, the PDF, the review queue) is
 audited with the user and the channel before it is answered."""
 
@@ -23,7 +23,7 @@ from pipeline.classify import TYPES
 from pipeline.dossiers import audit
 from pipeline.errors import NotFound, SohoaError
 from pipeline.export import export_pdf
-from pipeline.present import document_dict, link_dict, matched_boxes, review_item
+from pipeline.present import document_dict, link_dict, matched_boxes, page_alto, review_item
 from pipeline.review import (
     InvalidCorrection,
     confirm_reviewed,
@@ -204,6 +204,19 @@ def page_hocr(request: Request, doc_id: str, number: PageNumber, user: User = De
     audit(rt, "page_text_shown", doc_id, channel=channel(request), who=user.username,
           page=number)
     return Response(data, media_type="text/html; charset=utf-8")
+
+
+@router.get("/documents/{doc_id}/pages/{number}/alto", tags=["documents"])
+def page_alto_xml(request: Request, doc_id: str, number: PageNumber,
+                  user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
+    """The page's words with their boxes and confidences, lines and blocks as ALTO 4.2 XML
+    (handwritten text tagged unreliable); made from the stored words for pages ingested
+    before ALTO was kept."""
+    page = stored_page(rt, doc_id, number)
+    data = page_alto(rt, doc_id, page)
+    audit(rt, "page_text_shown", doc_id, channel=channel(request), who=user.username,
+          page=number, format="alto")
+    return Response(data, media_type="application/xml; charset=utf-8")
 
 
 @router.get("/documents/{doc_id}/pdf", tags=["documents"])

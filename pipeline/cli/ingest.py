@@ -14,15 +14,31 @@ from pipeline.config import Settings
 _MARKS = {"done": "✓", "duplicate": "=", "rejected": "✗", "queued": "→"}
 
 
-def _report_line(r, *, as_json: bool, with_note: bool = True) -> str:
-    """One file's FileReport as printed: a JSON object, or a marked line."""
+def _report_line(r, *, as_json: bool, with_note: bool = True,
+                 scan: list[dict] | None = None) -> str:
+    """One file's FileReport as printed: a JSON object, or a marked line; ``scan``: its pages
+    whose scan falls short of Circular 05/2025/TT-BNV (pipeline.present.scan_report)."""
     if as_json:
-        return json.dumps(r.to_dict(), ensure_ascii=False)
+        return json.dumps({**r.to_dict(), **({"scan_quality": scan} if scan is not None
+                                               else {})}, ensure_ascii=False)
     if r.status == "rejected":
         return f"✗ rejected   {r.file}: {r.error['message']} [{r.error['code']}]"
     return (f"{_MARKS[r.status]} {r.status:<10} {r.file} ({plural(r.pages, 'page')}, "
             f"document {r.document_id})"
-            + (f"\n             note: {r.note}" if with_note and r.note else ""))
+            + (f"\n             note: {r.note}" if with_note and r.note else "")
+            + "".join(f"\n             scan: page {s['page']}: {'; '.join(s['problems'])}"
+                      for s in scan or ()))
+
+
+def _scan_quality(rt, r) -> list[dict] | None:
+    """The flagged pages of a file just ingested (kept all the same: an old scan is still
+    evidence); None for a file not ingested now."""
+    from pipeline.present import scan_report
+
+    if r.status != "done" or not r.document_id:
+        return None
+    doc = rt.catalogue.get_document(r.document_id)
+    return scan_report(doc) if doc else None
 
 
 @click.command()
@@ -59,11 +75,18 @@ def _ingest_here(settings: Settings, paths: tuple[Path, ...], manifest: Path | N
     listed = [r.path for r in rows if not r.error]
     paths = (*paths, *(p for p in listed if p not in paths))
     started = time.monotonic()
+    flagged: list[dict] = []
     with runtime(settings) as rt:
         bar = PageBar()
+
+        def on_report(r) -> None:
+            scan = _scan_quality(rt, r)
+            flagged.extend(scan or ())
+            bar.write(_report_line(r, as_json=as_json, scan=scan))
+
         try:
             outcome = run_ingest(rt, paths, rows=rows, progress=bar, workers=workers,
-                                 on_report=lambda r: bar.write(_report_line(r, as_json=as_json)))
+                                 on_report=on_report)
         finally:
             bar.close()
     for o in outcome.manifest:
@@ -73,10 +96,11 @@ def _ingest_here(settings: Settings, paths: tuple[Path, ...], manifest: Path | N
             click.echo(f"✗ manifest line {o.row.line} ({o.row.path.name}): {o.status}: "
                        f"{o.message}", err=True)
     if not as_json:
-        _print_summary(settings, outcome, time.monotonic() - started)
+        _print_summary(settings, outcome, time.monotonic() - started, flagged)
 
 
-def _print_summary(settings: Settings, outcome, elapsed: float) -> None:
+def _print_summary(settings: Settings, outcome, elapsed: float,
+                   flagged: list[dict] | None = None) -> None:
     reports = outcome.reports
     counts = {s: sum(1 for r in reports if r.status == s) for s in ("done", "duplicate",
                                                                     "rejected")}
@@ -90,6 +114,18 @@ def _print_summary(settings: Settings, outcome, elapsed: float) -> None:
         click.echo(f"manifest: {linked} of {len(outcome.manifest)} rows filed under their "
                    f"dossiers" + ("; see above for the others"
                                   if linked < len(outcome.manifest) else ""), err=True)
+    flagged = flagged or []
+    low = sum(1 for f in flagged if "low_resolution" in f["flags"])
+    grey = sum(1 for f in flagged if "not_colour" in f["flags"])
+    shallow = sum(1 for f in flagged if "low_colour_depth" in f["flags"])
+    if flagged:
+        from ocr.resolution import MIN_DPI
+
+        parts = [f"{plural(low, 'page')} below {MIN_DPI} dpi" if low else "",
+                 f"{grey} grey or black-and-white (fine if the original is)" if grey else "",
+                 f"{shallow} under 24-bit colour" if shallow else ""]
+        click.echo("scan quality (Circular 05/2025/TT-BNV): " + ", ".join(p for p in parts if p)
+                   + "; kept and flagged, see the pages above", err=True)
 
 
 def _ingest_queued(settings: Settings, paths: tuple[Path, ...], as_json: bool) -> None:

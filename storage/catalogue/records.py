@@ -33,6 +33,15 @@ class PageRecord:
     script: str = "printed"  # "printed" | "handwritten" | "mixed"
     script_regions: list = field(default_factory=list)
     index_text: str | None = None  # what search may hold of the text (None: all of it)
+    alto_key: str | None = None  # None: stored before ALTO was kept (migration 0009)
+    # the scan as sent (ocr/resolution.py ScanQuality); None where not known
+    declared_dpi: int | None = None
+    content_dpi: int | None = None
+    effective_dpi: int | None = None
+    dpi_source: str | None = None  # "declared" | "content" | "page_size" | "none"
+    colour_bits: int | None = None
+    colour_mode: str | None = None  # "bilevel" | "grey" | "palette" | "colour"
+    scan_flags: list = field(default_factory=list)  # "low_resolution", "not_colour", …
     fields: list = field(default_factory=list)  # the field records extracted from it (dicts)
 
 
@@ -197,6 +206,7 @@ def _page(row: PageRow) -> PageRecord:
     values["fields"] = list(values["fields"] or [])
     values["script_regions"] = list(values["script_regions"] or [])
     values["script"] = values["script"] or "printed"
+    values["scan_flags"] = list(values["scan_flags"] or [])
     return PageRecord(**values)
 
 

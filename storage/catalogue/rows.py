@@ -75,6 +75,20 @@ class PageRow(Base):
     index_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     # The field records extracted from this page (dicts). Empty for pages before 0006.
     fields: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
+    # Migration 0009. The page's ALTO XML object (None for pages stored before: it is made
+    # from the words object when asked), and the scan as sent (ocr/resolution.py): the dpi
+    # the file declares and the one its letters imply, the effective one (and which it is),
+    # colour depth, and what falls short of Circular 05/2025/TT-BNV ("low_resolution",
+    # "not_colour", "low_colour_depth"). None where not known (pages stored before 0009,
+    # born-digital pages).
+    alto_key: Mapped[str | None] = mapped_column(String(256), nullable=True)
+    declared_dpi: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    content_dpi: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    effective_dpi: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    dpi_source: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    colour_bits: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    colour_mode: Mapped[str | None] = mapped_column(String(12), nullable=True)
+    scan_flags: Mapped[list | None] = mapped_column(JSON, nullable=True, default=list)
     document: Mapped[DocumentRow] = relationship(back_populates="pages")
 
 

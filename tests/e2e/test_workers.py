@@ -123,7 +123,7 @@ def assert_each_page_once(env: dict, count: int) -> None:
     assert sorted(len(d.pages) for d in docs) == [1] * count
     assert all(d.status in ("done", "needs_review") for d in docs)
     objects = [p for p in (home / "objects" / "pages").rglob("*") if p.is_file()]
-    assert len(objects) == 4 * count  # image, text, hOCR, words: once each
+    assert len(objects) == 5 * count  # image, text, hOCR, ALTO, words: once each
 
 
 def test_a_worker_killed_mid_batch_loses_no_page_and_doubles_none(env, workers, tmp_path):
