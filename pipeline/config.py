@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     home: Path = Field(Path("sohoa-data"), description="where the embedded defaults keep files")
     database_url: str = Field("", description="SQLAlchemy URL; empty: SQLite under home")
     storage_url: str = Field("", description="file:///folder; empty: home/objects")
+    replica_url: str = Field("", description="a second copy of every object (Circular "
+                             "05/2025/TT-BNV): file:///folder or s3://bucket[/prefix] on "
+                             "the s3_endpoint; empty: none")
     search_url: str = Field("", description="empty: the embedded index under home; "
                             "http(s)://host:9200: Elasticsearch")
     search_index: str = Field("sohoa-pages", description="Elasticsearch alias and index prefix")

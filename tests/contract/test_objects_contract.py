@@ -33,6 +33,7 @@ from minio.error import S3Error, ServerError
 
 from storage.errors import ObjectMissing, StorageAuthError, StorageError, StorageUnavailable
 from storage.objects import LocalObjectStore
+from storage.replica import ReplicatedStore
 from storage.s3 import S3ObjectStore, is_transient, storage_error, with_retries
 
 S3_ENDPOINT = os.environ.get("SOHOA_TEST_S3_ENDPOINT", "")
@@ -90,11 +91,19 @@ def make_s3(server: S3Server, **options) -> S3ObjectStore:
                          options.pop("secret_key", server.secret_key), **options)
 
 
-@pytest.fixture(params=["local", "s3"])
+@pytest.fixture(params=["local", "s3", "replicated"])
 def store(request, tmp_path):
     if request.param == "local":
-        return LocalObjectStore(tmp_path / "objects")
-    return make_s3(request.getfixturevalue("s3_server"), backoff=0.01)
+        yield LocalObjectStore(tmp_path / "objects")
+        return
+    s3 = make_s3(request.getfixturevalue("s3_server"), backoff=0.01)
+    if request.param != "replicated":
+        yield s3
+        return
+    # a folder, with a second copy of each object in S3: after each test both hold the same
+    replicated = ReplicatedStore(LocalObjectStore(tmp_path / "objects"), s3)
+    yield replicated
+    assert sorted(replicated.primary.keys()) == sorted(s3.keys())
 
 
 def sha(data: bytes) -> str:
@@ -104,6 +113,8 @@ def sha(data: bytes) -> str:
 def recorded_sha256(store, key: str) -> str | None:
     """S3: the hash in the object's metadata (what sha256() answers from without a download);
     the local store records none."""
+    if isinstance(store, ReplicatedStore):
+        return recorded_sha256(store.primary, key)
     if isinstance(store, LocalObjectStore):
         return None
     return store.client.stat_object(store.bucket, store.object_name(key)).metadata.get(
@@ -112,6 +123,9 @@ def recorded_sha256(store, key: str) -> str | None:
 
 def tamper(store, key: str, data: bytes) -> None:
     """Change an object's bytes behind the store's back (bit rot, a stray tool)."""
+    if isinstance(store, ReplicatedStore):  # the primary's copy: hashes are the primary's
+        tamper(store.primary, key, data)
+        return
     if isinstance(store, LocalObjectStore):
         store.path(key).write_bytes(data)
         return
@@ -256,7 +270,7 @@ def test_overwriting_replaces_content_and_hash(store, tmp_path):
 
 def test_presigned_url(store, s3_server_if_s3):
     store.put("share/page.jpg", b"page bytes")
-    if isinstance(store, LocalObjectStore):
+    if isinstance(store, (LocalObjectStore, ReplicatedStore)):  # (a folder primary)
         assert store.presigned_url("share/page.jpg", timedelta(minutes=5)) is None
         return
     url = store.presigned_url("share/page.jpg", timedelta(minutes=5))
