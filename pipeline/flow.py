@@ -25,11 +25,12 @@ from pathlib import Path
 
 from ocr.engine import EngineFailed as OcrFailed
 from ocr.engine import EngineUnavailable
+from pipeline import records
 from pipeline.classify import Classification, classify_document
 from pipeline.dossiers import link_document
 from pipeline.errors import BadInput, SohoaError, WorkerCrashed
 from pipeline.fields import shape
-from pipeline.indexing import index_pages
+from pipeline.indexing import index_delete, index_pages, index_upsert
 from pipeline.intake import Source, hash_file, inspect, special_file
 from pipeline.model import Document, Page, PageText, records_from_dicts, records_to_dicts
 from pipeline.runtime import Runtime
@@ -159,6 +160,7 @@ def quarantine(rt: Runtime, *, sha256: str, filename: str, display: str, err: So
     rt.catalogue.record_rejection(RejectionRecord(
         sha256=sha256, filename=filename, source_path=display, code=err.code,
         message=err.message, quarantine_key=kept))
+    records.save_rejection_record(rt, sha256)
     return kept
 
 
@@ -168,8 +170,9 @@ def discard_document(rt: Runtime, doc_id: str, sha256: str) -> None:
     for key in [*rt.store.keys(f"pages/{doc_id}"), sharded("originals", sha256),
                 repaired_key(sha256)]:
         rt.store.delete(key)
-    rt.index.delete_document(doc_id)
+    index_delete(rt, doc_id)
     rt.catalogue.remove_document(doc_id)
+    records.delete_record(rt, doc_id)
 
 
 def clear_quarantine(rt: Runtime, sha256: str) -> None:
@@ -177,6 +180,7 @@ def clear_quarantine(rt: Runtime, sha256: str) -> None:
     if rt.catalogue.clear_rejection(sha256) is not None:
         for key in list(rt.store.keys(f"quarantine/{sha256}")):
             rt.store.delete(key)
+        records.delete_rejection_record(rt, sha256)
     rt.store.delete(repaired_key(sha256))
 
 
@@ -306,12 +310,12 @@ class Intake:
 
 # ------------------------------------------------------------------------------- pages
 def store_page(rt: Runtime, page: Page) -> list[str]:
-    """Write one finished page: its image, text, hOCR and words to the object store, then its
-    row (with each object's SHA-256 and the fields read on it) to the catalogue. Idempotent:
-    writing it again replaces the same keys and row. Returns the keys written."""
+    """Write one finished page (image, text, hOCR, ALTO, words) to the object store, then its
+    row (each object's SHA-256, the fields read on it, its scan quality) to the catalogue.
+    Idempotent: writing it again replaces the same keys and row. Returns the keys written."""
     doc_id, n = page.document_id, page.number
     blobs = {"image": (page.image_ext, page.image), "text": ("txt", page.text.encode()),
-             "hocr": ("hocr", page.hocr.encode()),
+             "hocr": ("hocr", page.hocr.encode()), "alto": ("alto.xml", page.alto.encode()),
              "words": ("words.json", json.dumps(page.words_dicts(),
                                                 ensure_ascii=False).encode())}
     keys = {role: page_key(doc_id, n, ext) for role, (ext, _) in blobs.items()}
@@ -327,7 +331,7 @@ def store_page(rt: Runtime, page: Page) -> list[str]:
         hashes={role: hashlib.sha256(data).hexdigest() for role, (_, data) in blobs.items()},
         codes=list(page.codes), fields=records_to_dicts(list(page.records)),
         script=page.script, script_regions=list(page.script_regions),
-        index_text=page.index_text))
+        index_text=page.index_text, alto_key=keys.get("alto"), **page.scan_columns()))
     return list(keys.values())
 
 
@@ -374,8 +378,8 @@ def complete(rt: Runtime, record: DocumentRecord, pages: Sequence[PageText], mod
     pages = sorted(pages, key=lambda p: p.number)
     doc, result = read_document(record.id, pages, model, record.created_at)
     reasons = review_reasons(result, [p.number for p in pages if p.needs_review], rt.settings)
-    rt.index.upsert(index_pages(doc.id, doc.type, doc.values, doc.dossier_code,
-                                doc.created_at, doc.pages))
+    index_upsert(rt, index_pages(doc.id, doc.type, doc.values, doc.dossier_code,
+                                 doc.created_at, doc.pages))
     status = "needs_review" if reasons else "done"
     rt.catalogue.finish_document(
         doc.id, type=doc.type, type_confidence=doc.type_confidence, fields=doc.values,
@@ -389,5 +393,6 @@ def complete(rt: Runtime, record: DocumentRecord, pages: Sequence[PageText], mod
         rt.catalogue.add_keying_task(doc.id, created_by="sohoa", prefill={
             k: doc.values[k] for k in ("book_number", "issuing_authority", "dossier_code")
             if isinstance(doc.values.get(k), str)})
+    records.save_record(rt, doc.id)  # what the catalogue now knows of it, beside its objects
     clear_quarantine(rt, record.sha256)
     return status

@@ -5,7 +5,8 @@ every object to another store.
   metadata) against the SHA-256 the catalogue recorded; report missing, changed and orphaned
   objects; record the run and its findings in the catalogue.
 - ``export_dossier``: a BagIt bag (RFC 8493) of a dossier's documents: originals, searchable
-  PDFs, page text and hOCR, a metadata JSON per document, SHA-256 manifests; a folder or a zip.
+  PDF/A-2b files, page text, hOCR and ALTO, a metadata JSON per document (with each page's scan
+  quality), SHA-256 manifests; a folder or a zip.
 - ``migrate_storage``: copy every object to another store, verifying each copy's hash;
   objects already there with the right hash are skipped, so an interrupted run resumes; the
   catalogue is switched to the new store only when every object is there.
@@ -26,12 +27,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline.errors import ConfigError, NotFound, SohoaError
+from pipeline.present import page_alto, scan_dict
+from pipeline.records import document_key as record_key
+from pipeline.records import owner as record_owner
+from pipeline.records import parse as parse_record
 from pipeline.runtime import Runtime, store_for_url
 from storage.catalogue import DocumentRecord, FixityFinding
 from storage.errors import ObjectMissing
 from storage.objects import ObjectStore
 
-ROLES = ("image", "text", "hocr", "words")
+ROLES = ("image", "text", "hocr", "words", "alto")
 _PAGE_KEY = re.compile(r"^pages/([^/]+)/(\d+)\.")
 _ORIGINAL_KEY = re.compile(r"^originals/[0-9a-f]{2}/[0-9a-f]{2}/([0-9a-f]{64})$")
 _QUARANTINE_KEY = re.compile(r"^quarantine/([0-9a-f]{64})/")
@@ -43,8 +48,12 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def page_keys(page) -> dict[str, str]:
-    return {"image": page.image_key, "text": page.text_key, "hocr": page.hocr_key,
+    """The page's objects by role; no "alto" for a page stored before ALTO was kept."""
+    keys = {"image": page.image_key, "text": page.text_key, "hocr": page.hocr_key,
             "words": page.words_key}
+    if getattr(page, "alto_key", None):
+        keys["alto"] = page.alto_key
+    return keys
 
 
 # ------------------------------------------------------------------------------ fixity
@@ -108,18 +117,33 @@ def verify(rt: Runtime, *, since: dt.datetime | None = None,
             if want is not None and got != want:
                 found(FixityFinding("changed", key, doc.id, want, got))
     if since is None:
-        shas, rejected = set(), cat.rejected_shas()
+        shas, ids, settled, rejected = set(), set(), set(), cat.rejected_shas()
         pages: set[tuple[str, int]] = set()
         for doc in cat.documents_with_pages():
             shas.add(doc.sha256)
+            ids.add(doc.id)
             pages.update((doc.id, p.number) for p in doc.pages)
             if doc.status == "processing":
                 pages.add((doc.id, -1))  # its page files may be mid-write: not orphans
+            else:
+                settled.add(doc.id)  # its record is written
+        records: set[str] = set()
         for key in store.keys():
+            if _owned_record(key, ids, rejected):
+                records.add(key)
+                on_object(key)
+                if not _readable_record(store, key):  # no hash: a record is rewritten
+                    found(FixityFinding("changed", key, None, "a readable record",
+                                        "unreadable"))
+                continue
             if _owned(key, shas, pages, rejected):
                 continue
             on_object(key)
             found(FixityFinding("orphaned", key))
+        if records:  # an archive with records (pipeline/records.py): each document has one
+            for doc_id in sorted(settled - {record_owner(k)[1] for k in records
+                                        if record_owner(k)[0] == "document"}):
+                found(FixityFinding("missing", record_key(doc_id), doc_id, None, None))
     cat.add_fixity_findings(run_id, pending)
     cat.finish_fixity_run(run_id, checked=report.checked, missing=report.count("missing"),
                           changed=report.count("changed"), orphaned=report.count("orphaned"))
@@ -138,6 +162,25 @@ def _owned(key: str, shas: set[str], pages: set[tuple[str, int]],
     return key.startswith("copies/")  # copies issued to citizens, kept for download
 
 
+def _readable_record(store, key: str) -> bool:
+    """Whether a record reads back as one (``sohoa recover`` could restore from it)."""
+    try:
+        parse_record(store.get(key))
+        return True
+    except (ObjectMissing, ValueError):
+        return False
+
+
+def _owned_record(key: str, ids: set[str], rejected: set[str]) -> bool:
+    """A record (pipeline/records.py) of a document or rejected file the catalogue knows,
+    or the users' record."""
+    found = record_owner(key)
+    if found is None:
+        return False
+    kind, ident = found
+    return kind == "users" or ident in (ids if kind == "document" else rejected)
+
+
 # ---------------------------------------------------------------------------- BagIt export
 def _metadata(doc: DocumentRecord, corrections: list, files: dict[str, str]) -> dict:
     return {
@@ -150,7 +193,7 @@ def _metadata(doc: DocumentRecord, corrections: list, files: dict[str, str]) -> 
         "pages": [{"number": p.number, "width": p.width, "height": p.height, "dpi": p.dpi,
                    "skew_angle": p.skew_angle, "rotation": p.rotation,
                    "ocr_confidence": p.ocr_confidence, "text_source": p.text_source,
-                   "hashes": p.hashes} for p in doc.pages],
+                   "hashes": p.hashes, "scan": scan_dict(p)} for p in doc.pages],
         "corrections": [{"field": c.field, "old": c.old_value, "new": c.new_value,
                          "by": c.corrected_by,
                          "at": c.corrected_at.isoformat() if c.corrected_at else None}
@@ -197,10 +240,15 @@ def export_dossier(rt: Runtime, code: str, out: Path, *,
             _copy_object(rt.store, doc.original_key, base / files["original"], doc.sha256)
             export_pdf(rt, doc.id, base / files["pdf"])
             for p in doc.pages:
-                for role, suffix in (("text", "txt"), ("hocr", "hocr")):
+                for role, suffix in (("text", "txt"), ("hocr", "hocr"), ("alto", "alto.xml")):
                     name = f"pages/{p.number:04d}.{suffix}"
-                    _copy_object(rt.store, page_keys(p)[role], base / name,
-                                 (p.hashes or {}).get(role))
+                    if role == "alto" and not p.alto_key:  # stored before ALTO was kept
+                        dest = base / name
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        dest.write_bytes(page_alto(rt, doc.id, p))
+                    else:
+                        _copy_object(rt.store, page_keys(p)[role], base / name,
+                                     (p.hashes or {}).get(role))
                     files[f"page {p.number} {role}"] = name
             meta = _metadata(doc, rt.catalogue.corrections(doc.id), files)
             (base / "metadata.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1),

@@ -36,7 +36,45 @@ class Runtime:
 
 
 def _store(settings: Settings) -> ObjectStore:
-    url = settings.storage_url
+    """The store SOHOA_STORAGE_URL names; with SOHOA_REPLICA_URL, every object is written
+    to that second store too (``storage/replica.py``)."""
+    primary = _one_store(settings, settings.storage_url, "SOHOA_STORAGE_URL")
+    url = settings.replica_url
+    if not url:
+        return primary
+    import logging
+
+    from storage.errors import StorageError
+    from storage.replica import ReplicatedStore, UnreachableStore
+
+    here, there = _place(settings, settings.storage_url), _place(settings, url)
+    if here and there and (here[:len(there)] == there or there[:len(here)] == here):
+        how = "the same store as" if here == there else "inside, or around,"
+        raise ConfigError(f"SOHOA_REPLICA_URL={url} is {how} the primary "
+                          f"({settings.storage_url or settings.home / 'objects'}): a second "
+                          f"copy must be kept apart, on another disk or server")
+    try:
+        replica = _one_store(settings, url, "SOHOA_REPLICA_URL")
+    except StorageError as exc:  # a folder that cannot be made: ingest goes on, recorded
+        logging.getLogger(__name__).error("the replica %s cannot be opened (%s): objects go "
+                                          "to the primary only, each recorded for `sohoa "
+                                          "verify --repair`", url, exc)
+        replica = UnreachableStore(url, str(exc))
+    return ReplicatedStore(primary, replica, replica_url=url)
+
+
+def _place(settings: Settings, url: str) -> tuple[str, ...] | None:
+    """Where a store URL points, as path parts, to tell two stores apart (None: unknown)."""
+    parsed = urlparse(url)
+    if not url or parsed.scheme == "file":
+        root = settings.home / "objects" if not url else Path(parsed.netloc + parsed.path)
+        return ("file", *root.resolve().parts)
+    if parsed.scheme == "s3" and parsed.netloc:
+        return ("s3", parsed.netloc, *filter(None, parsed.path.split("/")))
+    return None
+
+
+def _one_store(settings: Settings, url: str, name: str) -> ObjectStore:
     if not url:
         return LocalObjectStore(settings.home / "objects")
     parsed = urlparse(url)
@@ -44,7 +82,7 @@ def _store(settings: Settings) -> ObjectStore:
         return LocalObjectStore(Path(parsed.netloc + parsed.path))
     if parsed.scheme == "s3":
         if not settings.s3_endpoint:
-            raise ConfigError(f"SOHOA_STORAGE_URL={url} needs SOHOA_S3_ENDPOINT, the S3 API "
+            raise ConfigError(f"{name}={url} needs SOHOA_S3_ENDPOINT, the S3 API "
                               f"server (e.g. http://127.0.0.1:9000 for a local MinIO), and "
                               f"SOHOA_S3_ACCESS_KEY / SOHOA_S3_SECRET_KEY")
         from storage.errors import StorageError
@@ -59,13 +97,14 @@ def _store(settings: Settings) -> ObjectStore:
                                           settings.s3_secret_key,
                                           region=settings.s3_region or None)
         except StorageError as exc:
-            raise ConfigError(f"SOHOA_STORAGE_URL / SOHOA_S3_ENDPOINT: {exc}") from exc
-    raise ConfigError(f"SOHOA_STORAGE_URL {url!r}: use file:///folder, s3://bucket[/prefix] "
-                      f"or leave it empty")
+            raise ConfigError(f"{name} / SOHOA_S3_ENDPOINT: {exc}") from exc
+    raise ConfigError(f"{name} {url!r}: use file:///folder, s3://bucket[/prefix]"
+                      f"{'' if name == 'SOHOA_REPLICA_URL' else ' or leave it empty'}")
 
 
 def store_for_url(settings: Settings, url: str) -> ObjectStore:
-    """The object store at ``url`` ("" : the default folder), with the S3 settings."""
+    """The object store at ``url`` ("" : the default folder), with the S3 settings; with
+    SOHOA_REPLICA_URL set, replicated there too (``_store``)."""
     return _store(settings.model_copy(update={"storage_url": url}))
 
 
@@ -101,11 +140,38 @@ def _index(settings: Settings) -> SearchIndex:
                       f"empty for the embedded index")
 
 
-def _catalogue(settings: Settings) -> Catalogue:
+def _catalogue(settings: Settings, *, recovering: bool = False) -> Catalogue:
+    """The catalogue. Never silently a new, empty one beside an archive: when none exists
+    yet (no SQLite file; a database without tables) but the object store holds records,
+    that is a lost catalogue, to be rebuilt by ``sohoa recover`` (which opens with
+    ``recovering``). A damaged SQLite file is named as such, with the same way out."""
     from sqlalchemy.exc import ArgumentError
 
+    from storage.catalogue import CatalogueDamaged
+
+    def refuse_if_records() -> None:
+        from pipeline.records import has_records
+
+        store = store_for_url(settings, settings.storage_url)
+        where = settings.storage_url or settings.home / "objects"
+        missing = f"the catalogue {_safe(settings.catalogue_url)} is missing, but the object " \
+                  f"store {where} holds"
+        if has_records(store):
+            raise ConfigError(f"{missing} the records of an archive: run `sohoa recover` to "
+                              f"rebuild the catalogue from them (sohoa does not start an "
+                              f"empty catalogue beside them)", code="catalogue_missing")
+        if next(iter(store.keys("originals")), None) is not None:
+            raise ConfigError(f"{missing} an archive's files without records (made before "
+                              f"sohoa kept them): restore the catalogue from a backup; "
+                              f"`sohoa recover` would only start an empty catalogue beside "
+                              f"them, to ingest the originals into again",
+                              code="catalogue_missing")
+
     try:
-        return Catalogue(settings.catalogue_url)
+        return Catalogue(settings.catalogue_url,
+                         if_new=None if recovering else refuse_if_records)
+    except CatalogueDamaged as exc:
+        raise ConfigError(str(exc), code="catalogue_damaged") from exc
     except ArgumentError as exc:
         raise ConfigError(f"SOHOA_DATABASE_URL is not a database URL SQLAlchemy knows "
                           f"({exc}); e.g. postgresql+psycopg://user@host/db") from exc
@@ -114,7 +180,15 @@ def _catalogue(settings: Settings) -> Catalogue:
                                 f"is not installed: {exc}") from exc
 
 
-def open_runtime(settings: Settings) -> Runtime:
+def _safe(url: str) -> str:
+    from storage.catalogue import _safe_url, sqlite_file
+
+    return str(sqlite_file(url) or _safe_url(url))
+
+
+def open_runtime(settings: Settings, *, recovering: bool = False) -> Runtime:
+    """The adapters the settings name. ``recovering``: for ``sohoa recover`` only, which
+    may make a new catalogue beside the records of an archive."""
     try:
         settings.home.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -125,7 +199,7 @@ def open_runtime(settings: Settings) -> Runtime:
                           f"or set SOHOA_HOME to a folder you can write", code="read_only_home")
     catalogue = None
     try:
-        catalogue = _catalogue(settings)
+        catalogue = _catalogue(settings, recovering=recovering)
         url = _storage_url(settings, catalogue)
         return Runtime(settings, store_for_url(settings, url), catalogue, _index(settings), url)
     except BaseException:

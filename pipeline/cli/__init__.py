@@ -21,6 +21,7 @@ from pipeline.cli import (
     ingest,
     keying,
     preservation,
+    recovery,
     searching,
     web,
     workers,
@@ -54,6 +55,8 @@ for _command in (
     dossiers.dossier, dossiers.link, dossiers.conflicts, dossiers.proposals, dossiers.person,
     dossiers.merge_people, dossiers.retrieve, dossiers.verify_copy, dossiers.audit_log,
     preservation.verify, preservation.export_dossier, preservation.migrate_storage,
+    preservation.export_package,
+    recovery.recover, recovery.write_records,
     workers.worker, workers.batch,
     web.serve, web.user, keying.keying,
 ):
