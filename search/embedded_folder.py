@@ -110,9 +110,9 @@ def connect(path: Path) -> sqlite3.Connection:
     return db
 
 
-def peek(path: Path, sql: str) -> tuple | None | bool:
-    """The first row of ``sql`` on a generation that shows no damage at a glance; False
-    when it cannot be read."""
+def _reading(path: Path, use):
+    """``use(db)`` on a generation that shows no damage at a glance; False when it cannot be
+    read."""
     if file_problem(path):
         return False
     try:
@@ -120,11 +120,17 @@ def peek(path: Path, sql: str) -> tuple | None | bool:
     except sqlite3.Error:
         return False
     try:
-        return db.execute(sql).fetchone()
+        return use(db)
     except sqlite3.Error:
         return False
     finally:
         db.close()
+
+
+def peek(path: Path, sql: str) -> tuple | None | bool:
+    """The first row of ``sql`` on a generation that shows no damage at a glance; False
+    when it cannot be read."""
+    return _reading(path, lambda db: db.execute(sql).fetchone())
 
 
 class Folder:
@@ -259,19 +265,9 @@ class Folder:
 
     def resumable(self, name: str) -> bool:
         """Whether ``name`` is an interrupted rebuild in a sound state (read whole)."""
-        path = self.path / name
-        if not peek(path, "SELECT 1 FROM info WHERE key = 'rebuilt_through'"):
-            return False
-        try:
-            db = sqlite3.connect(path)
-        except sqlite3.Error:
-            return False
-        try:
-            return not generation_problems(db)
-        except sqlite3.Error:
-            return False
-        finally:
-            db.close()
+        return bool(_reading(self.path / name, lambda db: db.execute(
+            "SELECT 1 FROM info WHERE key = 'rebuilt_through'").fetchone() is not None
+            and not generation_problems(db)))
 
     def begin(self, name: str, resume: bool) -> sqlite3.Connection:
         """Generation ``name`` opened for a rebuild: an interrupted rebuild's when ``resume``

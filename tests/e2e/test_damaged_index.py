@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ import pytest
 from tests.api.archive import CODE, make_archive, signed_in
 from tests.conftest import SCANS
 from tests.e2e.test_cli import lines, sohoa
+from tests.unit.test_index_damage import garble  # random bytes over one table's pages
 
 pytestmark = pytest.mark.slow
 
@@ -31,21 +31,6 @@ NEW_NAME = "Phùng Thị Xuyến"  # a clerk's correction made while the index i
 
 def live(search: Path) -> Path:
     return search / (search / "current").read_text().strip()
-
-
-def garble_pages(path: Path, table: str) -> None:
-    """Random bytes over every page of one table of a SQLite file (the header and the
-    schema untouched, so the file still opens)."""
-    db = sqlite3.connect(path)
-    numbers = [n for name, n in db.execute("SELECT name, pageno FROM dbstat") if name == table]
-    size = db.execute("PRAGMA page_size").fetchone()[0]
-    db.close()
-    assert numbers, f"no pages of {table} in {path}"
-    rng = random.Random(19)
-    with path.open("r+b") as f:
-        for n in numbers:
-            f.seek((n - 1) * size)
-            f.write(rng.randbytes(size))
 
 
 def truncate(search: Path) -> None:
@@ -61,7 +46,7 @@ DAMAGES = {
     "generation truncated": truncate,
     "generation random bytes": lambda s: live(s).write_bytes(
         random.Random(7).randbytes(live(s).stat().st_size)),
-    "generation garbled inside": lambda s: garble_pages(live(s), "page_fts_data"),
+    "generation garbled inside": lambda s: garble(live(s), "page_fts_data"),
 }
 
 

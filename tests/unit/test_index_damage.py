@@ -34,6 +34,7 @@ def garble(path: Path, table: str) -> None:
     numbers = [n for name, n in db.execute("SELECT name, pageno FROM dbstat") if name == table]
     size = db.execute("PRAGMA page_size").fetchone()[0]
     db.close()
+    assert numbers, f"no pages of {table} in {path}"
     rng = random.Random(5)
     with path.open("r+b") as f:
         for n in numbers:
