@@ -135,12 +135,9 @@ def queue_page(request: Request, message: Annotated[str, Query(max_length=300)] 
                type: DocType = "", batch: DocType = "", book: DocType = "",
                user: User = Depends(clerk), rt: Runtime = Depends(runtime)):
     """The queue, whole or one part of it (a document type, an intake batch, a book)."""
-    part = {"doc_type": type or None, "batch": batch or None, "book": book or None}
     everything = rt.catalogue.keying_tasks(status="open") + rt.catalogue.keying_tasks(
         status="disputed")
     batches = rt.catalogue.keying_queue_places([t.document_id for t in everything])
-    shown = {t.id for t in rt.catalogue.keying_tasks(status="open", **part)
-             + rt.catalogue.keying_tasks(status="disputed", **part)}
     tasks, titles, places = [], {}, {}
     kinds, books, all_batches = set(), set(), set()
     for t in everything:
@@ -154,8 +151,9 @@ def queue_page(request: Request, message: Annotated[str, Query(max_length=300)] 
         if book_of:
             books.add(book_of)
         all_batches.update(batches.get(t.document_id, ()))
-        if t.id not in shown:
-            continue
+        if (type and (doc is None or doc.type != type)) or (book and book_of != book) or (
+                batch and batch not in batches.get(t.document_id, ())):
+            continue  # not in the part asked for (the same rule as the catalogue's filter)
         tasks.append(t)
         titles[t.id] = pages.title(doc) if doc else t.document_id
         places[t.id] = {"book": book_of, "batch": ", ".join(batches.get(t.document_id, ()))}
