@@ -47,6 +47,10 @@ MIN_SHARE = 0.1
 MAX_SHARE = 0.7
 MIN_HEIGHT = 0.35  # words lower than this share of the page's median word height are ignored
 INK = slice(3, len(FEATURES))  # the features that need no OCR (an uncovered blob has them)
+# Features also given against the page's median word: a page printed in light or grey ink
+# (a faded carbon, a grey scan) is not handwritten for being light; what is written by hand
+# on a printed form is lighter, or darker, or thicker than the print around it.
+RELATIVE = ("contrast", "ink_level", "stroke_width")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +93,7 @@ class ScriptModel:
         path.parent.mkdir(parents=True, exist_ok=True)
         np.savez(path, weights=self.weights, bias=np.array(self.bias), mean=self.mean,
                  scale=self.scale, version=np.array(self.version),
-                 features=np.array(FEATURES),
+                 features=np.array(FEATURES), relative=np.array(RELATIVE),
                  **({} if self.ink is None else {
                      "ink_weights": self.ink.weights, "ink_bias": np.array(self.ink.bias),
                      "ink_mean": self.ink.mean, "ink_scale": self.ink.scale}))
@@ -98,7 +102,8 @@ class ScriptModel:
 @lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_PATH) -> ScriptModel:
     with np.load(path) as data:
-        if tuple(str(f) for f in data["features"]) != FEATURES:
+        relative = tuple(str(f) for f in data["relative"]) if "relative" in data else ()
+        if tuple(str(f) for f in data["features"]) != FEATURES or relative != RELATIVE:
             raise ValueError(f"{path} was trained on other features: retrain with "
                              f"bench/handwriting.py --train")
         version = str(data["version"])
@@ -183,9 +188,12 @@ def page_features(image: np.ndarray, words) -> tuple[list[Word], np.ndarray]:
 
 
 def design(words: list[Word], feats: np.ndarray) -> np.ndarray:
-    """The model's inputs: each word's features, the mean features of its neighbours on its
-    line (the word before and after; itself when alone), and every pairwise product of
-    those (a quadratic logistic regression)."""
+    """The model's inputs: each word's features and its RELATIVE ones less the page's median,
+    the mean of those of its neighbours on its line (the word before and after; itself when
+    alone), and every pairwise product of all these (a quadratic logistic regression)."""
+    cols = [FEATURES.index(f) for f in RELATIVE]
+    relative = feats[:, cols] - (np.median(feats[:, cols], axis=0) if len(feats) else 0)
+    feats = np.hstack([feats, relative])
     context = feats.copy()
     for i, w in enumerate(words):
         near = [j for j in (i - 1, i + 1) if 0 <= j < len(words)
