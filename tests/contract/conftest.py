@@ -48,9 +48,15 @@ def es_client():
         client.close()
 
 
-@pytest.fixture(params=["embedded", "elasticsearch"])
+# Tests of what an index written by an older sohoa does; the Tantivy backend has no older layout.
+BEFORE_TANTIVY = {"test_an_index_from_before_names_answers_until_reindexed"}
+
+
+@pytest.fixture(params=["embedded", "elasticsearch", "tantivy"])
 def make_index(request, tmp_path):
     """A factory of empty indexes of the backend under test (one per call)."""
+    if request.param == "tantivy" and request.node.originalname in BEFORE_TANTIVY:
+        pytest.skip("no Tantivy index predates names: nothing older to answer from")
     made = []
 
     def make():
@@ -58,6 +64,10 @@ def make_index(request, tmp_path):
             from search.embedded import EmbeddedIndex
 
             idx = EmbeddedIndex(tmp_path / f"search-{len(made)}")
+        elif request.param == "tantivy":
+            from search.tantivy_index import TantivyIndex
+
+            idx = TantivyIndex(tmp_path / f"tantivy-{len(made)}")
         else:
             from search.elastic import ElasticIndex
 
@@ -73,7 +83,7 @@ def make_index(request, tmp_path):
             client.indices.delete(index=f"{idx.alias}-*", ignore_unavailable=True)
             client.options(ignore_status=404).indices.delete_index_template(name=idx.template)
     for idx in made:
-        if request.param == "embedded":
+        if request.param in ("embedded", "tantivy"):
             idx.close()
 
 
