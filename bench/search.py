@@ -1,143 +1,106 @@
-"""Search: indexing speed and query latency of the embedded backend and Elasticsearch (osmem),
-beside a naive SQL LIKE baseline over the same text, in one process.
+"""Search at district scale: the embedded backends (SQLite FTS5 "sqlite", Tantivy "tantivy"),
+a naive SQL LIKE baseline and, when asked, Elasticsearch (osmem), over the same generated
+pages and the same queries, in one run on one machine.
 
 Pages: ``--base`` documents of every template are laid out by samples/generate.py, then
-``--pages`` pages are made from them with fresh people (names, ID numbers, dates, register
-numbers), so the text reads like real records and names repeat as they do in an archive.
+``--pages`` one-page documents are made from them with fresh people (names, ID numbers, dates,
+register numbers), so the text reads like real records and names repeat as they do in an
+archive. Each page carries its people's names as ``IndexedPage.names`` (what
+pipeline/indexing.py gives the index), so the name tiers are exercised. Pages are generated as
+a stream into one SQLite file (``p``), never held in memory: it is the source every backend is
+built from and the table the LIKE baseline scans.
 
-Query mix (``--queries``, fixed by ``--seed``): folded names (40%), exact names with their
-marks (20%), quoted full names (15%), a name with a type filter and a date range (15%), and
-filters with no words, counted per type and decade (10%). Each backend answers the same
-queries; latency is measured around ``search()`` (first page of 10 hits, facets included).
+Build: each backend's index is built by its ``rebuild()`` (its own batches, reading the
+source in document order) in a spawned child process, so the child's peak RSS
+(``ru_maxrss``) is the build's peak memory ("peak MB"; it counts the index files the process
+has mapped, as Tantivy maps its segments); "anon MB" is the highest anonymous RSS (memory the
+process allocated) sampled every 20 ms; "start MB" is the child's RSS before the build (the
+interpreter and imports). Build time is the ``rebuild()`` call, reading the source included.
+Disk is the size of the index folder after the build.
 
-The baseline stores NFC and folded text in a plain SQLite table and answers each query with
-``folded LIKE '%word%'`` per word (and the same filters), counting the matches and returning
-10 rows.
+Query mix (``--queries``, fixed by ``--seed``): folded names (35%), exact names with their
+marks (15%), quoted full names (15%), surname + given name with a type filter and a 16-year
+event range (15%), common syllables ("nguyen", "van", "thi", "nguyen van"…, half with a type
+filter: counting every match is what made FTS5 slow) (10%), and a type filter with no words
+(10%). Every search asks for the first page of 10 hits with the total and the counts per type
+and decade. Each backend is opened afresh in this process (as the web app opens it), warmed
+with the first 20 queries, then every query is timed around ``search()``. p50/p95/p99 are
+given per query kind and over all queries.
 
-    python bench/search.py [--pages 100000] [--es-pages 100000] [--queries 400]
+The baseline answers each query with ``folded LIKE '%word%'`` per folded word (and the same
+filters), counting the matches and reading 10 rows. "×LIKE" is the baseline's overall p95
+over the backend's overall p95.
+
+Freshness: after the queries, a reader handle is opened (and warmed) and a separate writer
+handle on the same folder, in this process, upserts one new one-page document
+(``--fresh`` times); the time from the ``upsert()`` call to the reader's first search finding
+the page (polled without pause) is reported, p50 and max.
+
+The last lines are one per embedded backend measured:
+``summary backend=NAME pages=N p95_ms=X like_ratio=Y build_s=Z``, where X is the worst p95
+over the query kinds (the target is p95 ≤ 50 ms for every kind) and Y the ×LIKE above.
+A backend whose module is not importable, or whose build fails, is named as not measured and
+the others are still measured. ``--keep DIR`` builds in DIR (pages.sqlite, sqlite/,
+tantivy/, all remade each run) and leaves it there; otherwise a temporary folder is removed.
+
+    python bench/search.py [--pages 100000] [--queries 400] [--backends sqlite,tantivy]
+                           [--es-pages 0] [--fresh 20] [--seed 11] [--keep DIR]
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
-import random
-import re
-import sqlite3
+import shutil
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import table  # noqa: E402
+from bench.search_build import build, disk_mb, freshness, timed, unavailable  # noqa: E402
+from bench.search_data import LikeBaseline, query_mix, read_source, write_source  # noqa: E402
+
+EMBEDDED = ("sqlite", "tantivy")
 
 
-def make_pages(n: int, *, base: int, seed: int):
-    from pipeline.indexing import event_date
-    from samples import generate
-    from samples import vietnamese as vn
-    from search.index import IndexedPage
+@dataclass
+class Measured:
+    """One backend's figures: latencies by query kind (ms) and what the build cost."""
 
-    rng = random.Random(seed)
-    bases = []
-    for i in range(base):
-        template = generate.ALL_TEMPLATES[i % len(generate.ALL_TEMPLATES)]
-        truth = generate.make_text(random.Random(f"search-{seed}-{i}"), template)
-        bases.append((truth["type"], truth["pages"][0]["text"], truth["names"], truth["fields"]))
-    pages, names = [], []
-    start = dt.date(2020, 1, 1).toordinal()
-    for i in range(n):
-        doc_type, text, old_names, fields = bases[i % len(bases)]
-        people = [vn.person(rng, sex=None) for _ in old_names]
-        for old, new in zip(old_names, people, strict=True):
-            text = text.replace(old.upper(), new.name.upper()).replace(old, new.name)
-        text = re.sub(r"\d{12}", lambda _: f"001{rng.randint(0, 10**9 - 1):09d}", text)
-        year = rng.randint(1956, 2023)
-        if year % 4:  # keep every date valid in its new year
-            text = text.replace("29/02/", "28/02/")
-        text = re.sub(r"(\d{2})/(\d{2})/(\d{4})",
-                      lambda m, y=year: f"{m.group(1)}/{m.group(2)}/{y}", text)
-        ids = tuple(re.findall(r"\d{12}", text))
-        code = fields.get("dossier_code")
-        date = event_date(doc_type, fields)
-        date = f"{year}{date[4:]}".replace("-02-29", "-02-28") if date else None
-        scanned = dt.date.fromordinal(start + rng.randint(0, 1500)).isoformat()
-        pages.append(IndexedPage(f"doc{i:07d}", 1, text, doc_type, code, ids, date, scanned,
-                                 fields.get("issuing_authority")))
-        names += [p.name for p in people]
-    return pages, names
+    name: str
+    pages: int
+    latencies: dict[str, list[float]]
+    answered: int
+    build: dict = field(default_factory=dict)  # pages, build_s, peak_mb, anon_mb, start_mb
+    disk_mb: float | None = None
+    fresh_ms: list[float] = field(default_factory=list)
+
+    @property
+    def every(self) -> list[float]:
+        return [v for vs in self.latencies.values() for v in vs]
+
+    def p95(self) -> float:
+        return pct(self.every, 95)
+
+    def worst_kind_p95(self) -> float:
+        return max(pct(vs, 95) for vs in self.latencies.values())
 
 
-def query_mix(names: list[str], count: int, seed: int):
-    from search.folding import fold
-    from search.index import SearchQuery
+@dataclass
+class Report:
+    pages: int
+    queries: int
+    measured: list[Measured]
+    skipped: dict[str, str]
+    like: Measured | None = None
 
-    rng = random.Random(seed)
-    types = ["birth_certificate", "death_certificate", "marriage_certificate",
-             "civil_status_register", "dossier_receipt"]
-    out = []
-    for i in range(count):
-        r = i % 20
-        name = rng.choice(names)
-        if r < 8:
-            out.append(("folded name", SearchQuery(fold(name))))
-        elif r < 12:
-            out.append(("exact name", SearchQuery(name)))
-        elif r < 15:
-            out.append(("phrase", SearchQuery(f'"{fold(name)}"')))
-        elif r < 18:
-            start = rng.randint(1956, 2010)
-            out.append(("name + filters", SearchQuery(
-                fold(name.split()[-1]) + " " + fold(name.split()[0]), type=rng.choice(types),
-                event_from=f"{start}-01-01", event_to=f"{start + 15}-12-31")))
-        else:
-            out.append(("facets only", SearchQuery("", type=rng.choice(types))))
-    return out
-
-
-class LikeBaseline:
-    def __init__(self, pages) -> None:
-        from search.folding import fold
-
-        self.db = sqlite3.connect(":memory:")
-        self.db.execute("CREATE TABLE p (doc TEXT, page INT, type TEXT, event_date TEXT, "
-                        "text TEXT, folded TEXT)")
-        self.db.executemany("INSERT INTO p VALUES (?, ?, ?, ?, ?, ?)",
-                            ((p.document_id, p.page, p.type, p.event_date, p.text,
-                              fold(p.text)) for p in pages))
-
-    def search(self, q) -> int:
-        from search.folding import fold
-
-        where, args = [], []
-        for word in re.findall(r"\w+", fold(q.text)):
-            where.append("folded LIKE ?")
-            args.append(f"%{word}%")
-        if q.type:
-            where.append("type = ?")
-            args.append(q.type)
-        if q.event_from:
-            where.append("event_date >= ?")
-            args.append(q.event_from)
-        if q.event_to:
-            where.append("event_date <= ?")
-            args.append(q.event_to)
-        clause = " WHERE " + " AND ".join(where) if where else ""
-        total = self.db.execute(f"SELECT count(*) FROM p{clause}", args).fetchone()[0]
-        self.db.execute(f"SELECT doc, page, text FROM p{clause} LIMIT 10", args).fetchall()
-        return total
-
-
-def timed(fn, queries) -> dict[str, list[float]]:
-    out: dict[str, list[float]] = {}
-    for kind, q in queries:
-        t = time.perf_counter()
-        fn(q)
-        out.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
-    return out
+    def ratio(self, m: Measured) -> float:
+        assert self.like is not None
+        return self.like.p95() / m.p95()
 
 
 def pct(values: list[float], p: float) -> float:
@@ -145,77 +108,167 @@ def pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
 
 
+def measure_embedded(name: str, source: Path, folder: Path, queries, *, fresh: int,
+                     seed: int) -> Measured:
+    from bench.search_build import backend_class
+
+    print(f"building {name} …", flush=True)
+    built = build(name, source, folder)
+    if "error" in built:
+        raise RuntimeError(f"{name}: the build failed:\n{built['error']}")
+    print(f"  {built['pages']} pages in {built['build_s']:.1f} s, peak RSS "
+          f"{built['peak_mb']:.0f} MB ({built['anon_mb']:.0f} MB anonymous)", flush=True)
+    size = disk_mb(folder)
+    index = backend_class(name)(folder)
+    try:
+        t = time.perf_counter()
+        timed(index.search, queries[:20])  # warm the page cache and any vocabulary
+        latencies, answered = timed(index.search, queries)
+    finally:
+        index.close()
+    fresh_ms = freshness(name, folder, repeats=fresh, seed=seed) if fresh else []
+    print(f"  queried and written to in {time.perf_counter() - t:.0f} s", flush=True)
+    return Measured(name, built["pages"], latencies, answered, built, size, fresh_ms)
+
+
+def measure_elastic(source: Path, es_pages: int, queries) -> Measured:
+    from elasticsearch import Elasticsearch
+    from osmem_server import OsmemServer
+
+    from search.elastic import ElasticIndex
+    from tests.contract.conftest import _json_node_class  # the test-only header shim
+
+    pages = list(read_source(source, es_pages))
+    with OsmemServer.start(japanese=False) as server:
+        client = Elasticsearch(server.url, node_class=_json_node_class(), request_timeout=120)
+        es = ElasticIndex(client, prefix="bench")
+        t = time.perf_counter()
+        es._bulk(es.alias, pages, refresh=True)
+        built = {"pages": len(pages), "build_s": time.perf_counter() - t}
+        timed(es.search, queries[:20])
+        latencies, answered = timed(es.search, queries)
+        client.close()
+    return Measured("elasticsearch (osmem, in-memory)", len(pages), latencies, answered, built)
+
+
+def run(*, pages: int, queries: int, backends: list[str], seed: int = 11, base: int = 440,
+        es_pages: int = 0, fresh: int = 20, keep: Path | None = None) -> Report:
+    """Generate, build, query and time everything; the figures, unprinted except progress."""
+    skipped = {}
+    for name in list(backends):
+        why = unavailable(name)
+        if why:
+            skipped[name] = why
+            print(f"{name}: skipped, {why}", flush=True)
+    backends = [b for b in backends if b not in skipped]
+    tmp = None
+    if keep is None:
+        tmp = tempfile.TemporaryDirectory(prefix="sohoa-search-bench-")
+        work = Path(tmp.name)
+    else:
+        work = Path(keep)
+        work.mkdir(parents=True, exist_ok=True)
+    try:
+        source = work / "pages.sqlite"
+        source.unlink(missing_ok=True)
+        t = time.perf_counter()
+        names, stats = write_source(source, pages, base=base, seed=seed)
+        print(f"{pages} pages generated and stored in {time.perf_counter() - t:.0f} s "
+              f"({stats['chars']:.0f} characters, {stats['names']:.1f} names a page)", flush=True)
+        mix = query_mix(names, queries, seed)
+        report = Report(pages, len(mix), [], skipped)
+        for name in backends:
+            folder = work / name
+            shutil.rmtree(folder, ignore_errors=True)
+            try:
+                report.measured.append(measure_embedded(name, source, folder, mix,
+                                                        fresh=fresh, seed=seed))
+            except Exception as exc:  # one backend failing does not cost the others' figures
+                print(f"{name}: failed: {exc}", flush=True)
+                skipped[name] = f"failed: {exc}"
+        if es_pages:
+            report.measured.append(measure_elastic(source, es_pages, mix))
+        print("baseline: SQL LIKE …", flush=True)
+        like = LikeBaseline(source)
+        t = time.perf_counter()
+        try:
+            latencies, answered = timed(like.search, mix)
+        finally:
+            like.close()
+        print(f"  {len(mix)} queries in {time.perf_counter() - t:.0f} s", flush=True)
+        report.like = Measured("baseline: SQL LIKE", pages, latencies, answered)
+        return report
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def fmt(value: float | None, spec: str = ".1f") -> str:
+    return "-" if value is None else format(value, spec)
+
+
+def render(report: Report) -> list[str]:
+    """The tables, then one summary line per embedded backend measured (last)."""
+    out = []
+    every = [*report.measured, *([report.like] if report.like else [])]
+    rows = []
+    for m in every:
+        b = m.build
+        rate = b["pages"] / b["build_s"] if b.get("build_s") else None
+        ratio = report.ratio(m) if report.like else None
+        rows.append([m.name, f"{m.pages}", f"{m.answered}", fmt(b.get("build_s")),
+                     fmt(rate, ",.0f"), fmt(b.get("start_mb"), ".0f"),
+                     fmt(b.get("peak_mb"), ".0f"), fmt(b.get("anon_mb"), ".0f"),
+                     fmt(m.disk_mb), fmt(pct(m.every, 50)),
+                     fmt(m.p95()), fmt(pct(m.every, 99)), fmt(statistics.mean(m.every)),
+                     fmt(m.worst_kind_p95()), fmt(ratio, ".1f")])
+    out.append(f"\n{report.queries} queries; latency in ms, first page of 10 hits with the "
+               f"total and counts per type and decade")
+    out.append(table(rows, ["backend", "pages", "answered", "build s", "pages/s", "start MB",
+                            "peak MB", "anon MB", "disk MB", "p50", "p95", "p99", "mean",
+                            "worst kind p95", "×LIKE p95"]))
+    kinds = list(every[0].latencies) if every else []
+    detail = [[m.name] + [f"{pct(m.latencies[k], 50):.1f}/{pct(m.latencies[k], 95):.1f}/"
+                          f"{pct(m.latencies[k], 99):.1f}" for k in kinds] for m in every]
+    counts = ", ".join(f"{k} {len(every[0].latencies[k])}" for k in kinds) if every else ""
+    out.append(f"\np50/p95/p99 by query kind (ms; queries: {counts})")
+    out.append(table(detail, ["backend", *kinds]))
+    fresh = [[m.name, f"{len(m.fresh_ms)}", fmt(pct(m.fresh_ms, 50)), fmt(max(m.fresh_ms))]
+             for m in report.measured if m.fresh_ms]
+    if fresh:
+        out.append("\nfreshness: ms from upsert() on a writer handle to the page being found "
+                   "by a reader handle")
+        out.append(table(fresh, ["backend", "documents", "p50", "max"]))
+    for name, why in report.skipped.items():
+        out.append(f"\n{name}: not measured, {why}")
+    out.append("")
+    for m in report.measured:
+        if m.name in EMBEDDED:
+            ratio = report.ratio(m) if report.like else float("nan")
+            out.append(f"summary backend={m.name} pages={m.pages} p95_ms={m.worst_kind_p95():.1f} "
+                       f"like_ratio={ratio:.1f} build_s={m.build['build_s']:.1f}")
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--pages", type=int, default=100_000)
-    ap.add_argument("--es-pages", type=int, default=None,
-                    help="pages for Elasticsearch (default: --pages; 0 skips it)")
-    ap.add_argument("--base", type=int, default=440, help="documents laid out to start from")
     ap.add_argument("--queries", type=int, default=400)
+    ap.add_argument("--backends", default=",".join(EMBEDDED),
+                    help="embedded backends to measure, comma-separated (sqlite,tantivy)")
+    ap.add_argument("--es-pages", type=int, default=0,
+                    help="pages for Elasticsearch (osmem, in memory); 0 skips it")
+    ap.add_argument("--fresh", type=int, default=20,
+                    help="documents written one by one to time freshness (0 skips it)")
+    ap.add_argument("--base", type=int, default=440, help="documents laid out to start from")
     ap.add_argument("--seed", type=int, default=11)
+    ap.add_argument("--keep", type=Path, default=None,
+                    help="a folder to build in and keep (default: a temporary one)")
     args = ap.parse_args(argv)
-
-    t = time.perf_counter()
-    pages, names = make_pages(args.pages, base=args.base, seed=args.seed)
-    print(f"{len(pages)} pages generated in {time.perf_counter() - t:.0f} s "
-          f"({sum(len(p.text) for p in pages) / len(pages):.0f} characters a page)")
-    queries = query_mix(names, args.queries, args.seed)
-    rows, latencies = [], {}
-
-    from search.embedded import EmbeddedIndex
-
-    with tempfile.TemporaryDirectory(prefix="sohoa-search-bench-") as tmp:
-        idx = EmbeddedIndex(Path(tmp) / "embedded")
-        t = time.perf_counter()
-        for i in range(0, len(pages), 2000):
-            idx.upsert(pages[i:i + 2000])
-        embedded_rate = len(pages) / (time.perf_counter() - t)
-        timed(idx.search, queries[:20])  # warm the page cache and the fuzzy vocabulary
-        latencies["embedded (SQLite FTS5)"] = (timed(idx.search, queries), embedded_rate,
-                                               len(pages))
-        idx.close()
-
-        es_pages = args.pages if args.es_pages is None else args.es_pages
-        if es_pages:
-            from elasticsearch import Elasticsearch
-            from osmem_server import OsmemServer
-
-            from search.elastic import ElasticIndex
-            from tests.contract.conftest import _json_node_class  # the test-only header shim
-
-            with OsmemServer.start(japanese=False) as server:
-                client = Elasticsearch(server.url, node_class=_json_node_class(),
-                                       request_timeout=120)
-                es = ElasticIndex(client, prefix="bench")
-                t = time.perf_counter()
-                es._bulk(es.alias, pages[:es_pages], refresh=True)
-                es_rate = es_pages / (time.perf_counter() - t)
-                timed(es.search, queries[:20])
-                latencies["Elasticsearch (osmem, in-memory)"] = (timed(es.search, queries),
-                                                                 es_rate, es_pages)
-                client.close()
-
-        t = time.perf_counter()
-        base = LikeBaseline(pages)
-        like_rate = len(pages) / (time.perf_counter() - t)
-        latencies["baseline: SQL LIKE"] = (timed(base.search, queries), like_rate, len(pages))
-
-    for name, (lat, rate, n) in latencies.items():
-        every = [v for vs in lat.values() for v in vs]
-        rows.append([name, f"{n}", f"{rate:,.0f}", f"{pct(every, 50):.1f}", f"{pct(every, 95):.1f}",
-                     f"{pct(every, 99):.1f}", f"{statistics.mean(every):.1f}"])
-    print(f"\n{len(queries)} queries; latency in ms, first page of 10 hits with counts")
-    print(table(rows, ["backend", "pages", "index pages/s", "p50", "p95", "p99", "mean"]))
-    kinds = list(next(iter(latencies.values()))[0])
-    detail = [[name] + [f"{pct(lat[k], 95):.1f}" for k in kinds]
-              for name, (lat, _, _) in latencies.items()]
-    print("\np95 by query kind (ms)")
-    print(table(detail, ["backend", *kinds]))
-    emb = [v for vs in latencies["embedded (SQLite FTS5)"][0].values() for v in vs]
-    like = [v for vs in latencies["baseline: SQL LIKE"][0].values() for v in vs]
-    print(f"\nembedded vs LIKE: {statistics.mean(like) / statistics.mean(emb):.0f}× faster "
-          f"(mean), {pct(like, 50) / pct(emb, 50):.0f}× (p50), {pct(like, 95) / pct(emb, 95):.0f}× "
-          f"(p95)")
+    backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    report = run(pages=args.pages, queries=args.queries, backends=backends, seed=args.seed,
+                 base=args.base, es_pages=args.es_pages, fresh=args.fresh, keep=args.keep)
+    print("\n".join(render(report)))
     return 0
 
 

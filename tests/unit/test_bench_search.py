@@ -1,0 +1,40 @@
+"""bench/search.py at a tiny size: every embedded backend here and the LIKE baseline answer the
+same queries, and the summary lines keep the shape the issue fixes. No timing is asserted."""
+
+from __future__ import annotations
+
+import re
+
+from bench.search import EMBEDDED, render, run
+from bench.search_build import unavailable
+from bench.search_data import query_mix, read_source, write_source
+
+SUMMARY = re.compile(r"summary backend=(sqlite|tantivy) pages=(\d+) p95_ms=\d+\.\d "
+                     r"like_ratio=\d+\.\d build_s=\d+\.\d")
+
+
+def test_the_source_streams_back_the_pages_with_their_names(tmp_path):
+    names, stats = write_source(tmp_path / "p.sqlite", 30, base=12, seed=3)
+    pages = list(read_source(tmp_path / "p.sqlite"))
+    assert [p.document_id for p in pages] == sorted(p.document_id for p in pages)
+    assert len(pages) == 30 and all(p.names for p in pages)
+    assert stats["names"] > 1 and set(names) <= {n for p in pages for n in p.names}
+    kinds = {kind for kind, _ in query_mix(names, 20, 3)}
+    assert {"folded name", "common syllable", "facets only"} <= kinds
+
+
+def test_every_backend_answers_every_query_and_the_summary_lines_come_last(tmp_path):
+    report = run(pages=300, queries=20, backends=list(EMBEDDED), base=24, fresh=2,
+                 keep=tmp_path)
+    here = [b for b in EMBEDDED if unavailable(b) is None]
+    assert [m.name for m in report.measured] == here
+    assert report.like is not None and report.like.answered == 20
+    for m in report.measured:
+        assert m.answered == 20 and m.pages == 300
+        assert m.build["peak_mb"] > 0 and m.disk_mb and m.disk_mb > 0
+        assert len(m.fresh_ms) == 2 and all(ms < float("inf") for ms in m.fresh_ms)
+        assert set(m.latencies) == set(report.like.latencies)
+    lines = render(report)
+    tail = lines[-len(here):]
+    assert [SUMMARY.fullmatch(line).group(1) for line in tail] == here
+    assert all(SUMMARY.fullmatch(line).group(2) == "300" for line in tail)
