@@ -23,6 +23,10 @@ class Settings(BaseSettings):
                              "the s3_endpoint; empty: none")
     search_url: str = Field("", description="empty: the embedded index under home; "
                             "http(s)://host:9200: Elasticsearch")
+    search_backend: str = Field("", description="the embedded index's engine: tantivy or "
+                                "sqlite (FTS5); empty: the archive's own, tantivy for a new "
+                                "one (pipeline/search_backend.py). `sohoa reindex --backend "
+                                "NAME` moves an archive")
     search_index: str = Field("sohoa-pages", description="Elasticsearch alias and index prefix")
     broker_url: str = Field("", description="empty: a local process pool; redis://host:6379/0: "
                             "`sohoa ingest --queue` and `sohoa worker` use Celery over Redis")

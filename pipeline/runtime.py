@@ -16,7 +16,6 @@ from urllib.parse import urlparse
 from ocr.engine import OcrEngine, TesseractEngine, find_tessdata
 from pipeline.config import Settings
 from pipeline.errors import ConfigError, DependencyMissing
-from search.embedded import EmbeddedIndex
 from search.index import SearchIndex
 from storage.catalogue import Catalogue
 from storage.objects import LocalObjectStore, ObjectStore
@@ -128,7 +127,9 @@ def _storage_url(settings: Settings, catalogue: Catalogue) -> str:
 def _index(settings: Settings) -> SearchIndex:
     url = settings.search_url
     if not url:
-        return EmbeddedIndex(settings.home / "search")
+        from pipeline import search_backend
+
+        return search_backend.open_index(settings.home, search_backend.chosen(settings))
     if url.startswith(("http://", "https://")):
         try:
             from search.elastic import ElasticIndex

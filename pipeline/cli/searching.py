@@ -84,19 +84,41 @@ def search(settings: Settings, query: tuple[str, ...], doc_type: str | None,
 
 @click.command()
 @click.option("--restart", is_flag=True, help="start over instead of resuming an interrupted run")
+@click.option("--backend", type=click.Choice(["tantivy", "sqlite"]), default=None,
+              help="move the embedded index to this engine: built beside the live one, "
+                   "switched to, the other's folder removed")
 @pass_settings
-def reindex(settings: Settings, restart: bool) -> None:
+def reindex(settings: Settings, restart: bool, backend: str | None) -> None:
     """Rebuild the search index from the catalogue beside the live one, then switch to it
-    (searches keep working meanwhile; an interrupted reindex resumes)."""
+    (searches keep working meanwhile; an interrupted reindex resumes). With --backend, the
+    new index is built in that engine and the archive moves to it."""
+    from pipeline import search_backend
     from pipeline.indexing import all_index_pages, compare
 
-    with runtime(settings) as rt:
-        started = time.monotonic()
-        n = rt.index.rebuild(all_index_pages(rt), resume=not restart)
-        diff = compare(rt)
+    started = time.monotonic()
+    if backend and backend != search_backend.recorded(settings.home):
+        settings = settings.model_copy(update={"search_backend": ""})
+        with runtime(settings) as rt:
+            n, was = search_backend.move(
+                settings, backend,
+                lambda index: index.rebuild(all_index_pages(rt), resume=not restart))
+        settings = settings.model_copy(update={"search_backend": backend})
+        with runtime(settings) as rt:
+            diff = compare(rt)
+        click.echo(f"moved the search index from {was} to {backend}", err=True)
+    else:
+        with runtime(settings) as rt:
+            n = rt.index.rebuild(all_index_pages(rt), resume=not restart)
+            diff = compare(rt)
     click.echo(f"reindexed {n} pages in {time.monotonic() - started:.1f} s; "
                f"index {'matches' if diff.consistent else 'DIFFERS FROM'} the catalogue "
                f"({diff.catalogue} pages)", err=True)
+
+
+def index_folder(settings: Settings):
+    from pipeline import search_backend
+
+    return search_backend.folder(settings.home, search_backend.chosen(settings))
 
 
 @click.command("check-index")
@@ -127,7 +149,7 @@ def check_index(settings: Settings, as_json: bool) -> None:
               "not_in_catalogue": diff.extra if diff else []})
     else:
         if damaged:
-            click.echo(f"the search index in {settings.home / 'search'} is DAMAGED:"
+            click.echo(f"the search index in {index_folder(settings)} is DAMAGED:"
                        if not settings.search_url else "the search index is DAMAGED:")
             for problem in problems[:10]:
                 click.echo(f"  {problem}")

@@ -12,9 +12,11 @@ it, the documents added meanwhile included, removing nothing but index files."""
 from __future__ import annotations
 
 import json
+import os
 import random
 import shutil
 from pathlib import Path
+from unittest import mock
 
 import pytest
 
@@ -27,6 +29,14 @@ pytestmark = pytest.mark.slow
 
 DEATH = "death-jpeg-skew-0.6.jpg"  # ingested while the index is damaged
 NEW_NAME = "Phùng Thị Xuyến"  # a clerk's correction made while the index is damaged
+
+
+@pytest.fixture(scope="module", autouse=True)
+def sqlite_index():
+    """These damages are the SQLite FTS5 engine's files (Tantivy's: tests/unit/
+    test_tantivy_index.py and the fault table)."""
+    with mock.patch.dict(os.environ, {"SOHOA_SEARCH_BACKEND": "sqlite"}):
+        yield
 
 
 def live(search: Path) -> Path:

@@ -89,13 +89,16 @@ def run(home: Path, *args: str) -> tuple[int, str]:
 
 def target(home: Path, name: str) -> Path:
     """The file of ``home`` that stands for the store file ``name``."""
-    search = home / "search"
+    from pipeline import search_backend
+
+    search = search_backend.folder(home, search_backend.recorded(home))
     if name == "catalogue":
         return home / "catalogue.sqlite3"
     if name == "index pointer":
         return search / "current"
-    if name == "index generation":
-        return search / (search / "current").read_text().strip()
+    if name == "index generation":  # SQLite: its file; Tantivy: its biggest file
+        live = search / (search / "current").read_text().strip()
+        return max(live.rglob("*"), key=lambda p: p.stat().st_size) if live.is_dir() else live
     if name == "page image":
         return sorted((home / "objects" / "pages").rglob("0001.jpg"))[0]
     return sorted((home / "objects" / "records" / "documents").rglob("*.json"))[0]
