@@ -288,12 +288,13 @@ class TantivyIndex:
         if q.sort not in SORTS:
             raise BadQuery(f"sort must be one of {', '.join(SORTS)}")
         restrict = filters(self._schema, q)
-        found = plan(self._schema, q, restrict)
-        if found.nothing:
-            return SearchResult(0, [], {"type": {}, "decade": {}})
-        matching = found.whole or restrict or Query.all_query()
         with self._using() as index:
             searcher = index.searcher()
+            found = plan(self._schema, q, restrict,
+                         lambda word: searcher.doc_freq("folded", word))
+            if found.nothing:
+                return SearchResult(0, [], {"type": {}, "decade": {}})
+            matching = found.whole or restrict or Query.all_query()
             facets = searcher.aggregate(matching, facet_aggregations())
             if q.sort == "relevance" and found.tiers:
                 top = self._ranked(searcher, q, found.tiers)
