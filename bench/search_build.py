@@ -64,9 +64,12 @@ class _AnonPeak(threading.Thread):
         return max(self.peak, _status_mb("RssAnon"))
 
 
-def _build_child(name: str, source: str, folder: str, conn) -> None:
-    """In a fresh (spawned) process: rebuild ``folder`` from the source file, report."""
+def _build_child(name: str, source: str, folder: str, conn, cgroup: str | None) -> None:
+    """In a fresh (spawned) process, in the memory cgroup ``cgroup`` when given: rebuild
+    ``folder`` from the source file, report."""
     try:
+        if cgroup:
+            Path(cgroup, "cgroup.procs").write_text(str(os.getpid()))
         from bench.search_data import read_source
 
         cls = backend_class(name)
@@ -87,26 +90,48 @@ def _build_child(name: str, source: str, folder: str, conn) -> None:
         conn.close()
 
 
-def build(name: str, source: Path, folder: Path) -> dict:
+def build(name: str, source: Path, folder: Path, cap_mb: int = 0) -> dict:
     """Build the index of backend ``name`` in ``folder`` from the pages of ``source`` through
     ``rebuild()`` (its own batches), in a spawned child process: {"pages", "build_s" (the
     rebuild call, reading the source included), "peak_mb" (the child's peak RSS), "anon_mb"
     (its peak anonymous RSS, sampled), "start_mb" (its RSS before the build: the interpreter
-    and imports)}, or {"error"}."""
+    and imports), "cap_mb" (the memory cap it ran under, 0 for none), "cap_peak_mb" (the most
+    its cgroup was charged, page cache included), "cap_note" (why there was no cap)}, or
+    {"error"}. With ``cap_mb``, the child runs in a memory cgroup of that size
+    (``bench.memcap``) when one can be made here."""
+    from bench.memcap import MemoryCap
+
+    cap, note = None, ""
+    if cap_mb:
+        try:
+            cap = MemoryCap(cap_mb)
+        except OSError as exc:
+            note = f"not capped: no memory cgroup can be made here ({exc.strerror or exc})"
     ctx = multiprocessing.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_build_child, args=(name, str(source), str(folder), send),
+    child = ctx.Process(target=_build_child, args=(name, str(source), str(folder), send,
+                                                   str(cap.path) if cap else None),
                         name=f"bench-search-build-{name}")
-    child.start()
-    send.close()
     try:
-        result = recv.recv()
-    except EOFError:
-        result = {"error": "the build process died without a word"}
-    child.join()
-    if child.exitcode and "error" not in result:
-        result = {"error": f"the build process exited with {child.exitcode}"}
-    return result
+        child.start()
+        send.close()
+        try:
+            result = recv.recv()
+        except EOFError:
+            result = {"error": "the build process died without a word"}
+        child.join()
+        kills = cap.oom_kills() if cap else 0
+        if kills:
+            result = {"error": f"killed for want of memory under the cap of {cap_mb} MB"}
+        elif child.exitcode and "error" not in result:
+            result = {"error": f"the build process exited with {child.exitcode}"}
+        if "error" not in result:
+            result.update(cap_mb=cap_mb if cap else 0, cap_note=note,
+                          cap_peak_mb=cap.peak_mb() if cap else None)
+        return result
+    finally:
+        if cap:
+            cap.remove()
 
 
 def disk_mb(folder: Path) -> float:

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import re
 
+from bench import memcap
 from bench.search import EMBEDDED, render, run
-from bench.search_build import unavailable
+from bench.search_build import build, unavailable
 from bench.search_data import query_mix, read_source, write_source
 
 SUMMARY = re.compile(r"summary backend=(sqlite|tantivy) pages=(\d+) p95_ms=\d+\.\d "
@@ -32,9 +33,28 @@ def test_every_backend_answers_every_query_and_the_summary_lines_come_last(tmp_p
     for m in report.measured:
         assert m.answered == 20 and m.pages == 300
         assert m.build["peak_mb"] > 0 and m.disk_mb and m.disk_mb > 0
+        if memcap.unavailable(1024) is None:  # built in a cgroup capped at the target
+            assert m.build["cap_mb"] == 1024 and 0 < m.build["cap_peak_mb"] <= 1024
+        else:
+            assert m.build["cap_mb"] == 0 and m.build["cap_note"].startswith("not capped")
         assert len(m.fresh_ms) == 2 and all(ms < float("inf") for ms in m.fresh_ms)
         assert set(m.latencies) == set(report.like.latencies)
     lines = render(report)
     tail = lines[-len(here):]
     assert [SUMMARY.fullmatch(line).group(1) for line in tail] == here
     assert all(SUMMARY.fullmatch(line).group(2) == "300" for line in tail)
+
+
+def test_a_build_that_does_not_fit_its_memory_cap_is_a_failure_not_a_figure(tmp_path):
+    write_source(tmp_path / "p.sqlite", 40, base=12, seed=3)
+    got = build("sqlite", tmp_path / "p.sqlite", tmp_path / "idx", cap_mb=8)
+    why = memcap.unavailable(8)
+    v1 = (memcap.V1 / "memory.limit_in_bytes").exists()
+    if why is None and v1:  # the interpreter, charged when it joins, needs more than 8 MB
+        assert got == {"error": "killed for want of memory under the cap of 8 MB"}
+        assert not list(memcap.V1.glob("sohoa-bench-*")) + list(
+            p for r in memcap.V2_ROOTS for p in r.glob("sohoa-bench-*"))  # removed
+    elif why is None:  # v2 charges only what comes after joining: killed, or within
+        assert "error" in got or got["cap_peak_mb"] <= 8
+    else:
+        assert got["pages"] == 40 and got["cap_mb"] == 0 and why in got["cap_note"]
