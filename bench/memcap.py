@@ -30,7 +30,7 @@ def _v2_root() -> Path | None:
 
 class MemoryCap:
     """A fresh memory cgroup limited to ``mb`` MiB (named after this process), removed by
-    ``remove()`` once the processes in it have ended."""
+    ``remove()`` once the processes in it have ended; a process enters it by ``join()``."""
 
     def __init__(self, mb: int, name: str = "sohoa-bench") -> None:
         self.mb = mb
@@ -43,15 +43,24 @@ class MemoryCap:
         try:
             limit = "memory.max" if self.v2 else "memory.limit_in_bytes"
             (self.path / limit).write_text(str(mb << 20))
-            if not self.v2:  # a process joining brings what it was charged (v2 never moves)
-                (self.path / "memory.move_charge_at_immigrate").write_text("3")
         except OSError:
             self.remove()
             raise
 
-    def join(self, pid: int | None = None) -> None:
-        """Move ``pid`` (this process by default) into the cgroup."""
-        (self.path / "cgroup.procs").write_text(str(pid or os.getpid()))
+    def join(self) -> float:
+        """Move this process into the cgroup and lower its limit by what the process already
+        holds (its RSS now, charged where it was: a joining process's memory does not move
+        with it), so that the process as a whole stays within ``mb``; that RSS (MB).
+        MemoryError when the process already holds the whole cap."""
+        with open("/proc/self/status") as f:
+            rss = next(int(line.split()[1]) for line in f if line.startswith("VmRSS:")) / 1024
+        if rss >= self.mb:
+            raise MemoryError(f"the process holds {rss:.0f} MB before its work, more than "
+                              f"the cap of {self.mb} MB")
+        limit = "memory.max" if self.v2 else "memory.limit_in_bytes"
+        (self.path / limit).write_text(str((self.mb << 20) - (int(rss * 1024) << 10)))
+        (self.path / "cgroup.procs").write_text(str(os.getpid()))
+        return rss
 
     def peak_mb(self) -> float | None:
         """The most the cgroup was charged at once (page cache included), when the kernel

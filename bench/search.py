@@ -41,10 +41,11 @@ The baseline answers each query with ``folded LIKE '%word%'`` per folded word (a
 filters), counting the matches and reading 10 rows. "×LIKE" is the baseline's overall p95
 over the backend's overall p95.
 
-Freshness: after the queries, a reader handle is opened (and warmed) and a separate writer
-handle on the same folder, in this process, upserts one new one-page document
-(``--fresh`` times); the time from the ``upsert()`` call to the reader's first search finding
-the page (polled without pause) is reported, p50 and max.
+Freshness (``bench/search_fresh.py``): after the queries, a reader handle is opened (and
+warmed) in this process, as the web app's is, and a spawned writer process (a worker) upserts
+one new one-page document ``--fresh`` times; the time from its ``upsert()`` call to the
+reader's first search finding the page (one ``time.monotonic()`` clock for both processes,
+polled without pause) is reported, p50 and max.
 
 The last lines are one per embedded backend measured:
 ``summary backend=NAME pages=N p95_ms=X like_ratio=Y build_s=Z``, where X is the worst p95
@@ -72,8 +73,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench.common import table  # noqa: E402
-from bench.search_build import build, disk_mb, freshness, timed, unavailable  # noqa: E402
+from bench.search_build import build, disk_mb, timed, unavailable  # noqa: E402
 from bench.search_data import LikeBaseline, query_mix, read_source, write_source  # noqa: E402
+from bench.search_fresh import freshness  # noqa: E402
 
 EMBEDDED = ("sqlite", "tantivy")
 
@@ -253,7 +255,7 @@ def render(report: Report) -> list[str]:
     fresh = [[m.name, f"{len(m.fresh_ms)}", fmt(pct(m.fresh_ms, 50)), fmt(max(m.fresh_ms))]
              for m in report.measured if m.fresh_ms]
     if fresh:
-        out.append("\nfreshness: ms from upsert() on a writer handle to the page being found "
+        out.append("\nfreshness: ms from upsert() in a writer process to the page being found "
                    "by a reader handle")
         out.append(table(fresh, ["backend", "documents", "p50", "max"]))
     for m in report.measured:

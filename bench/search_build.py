@@ -1,6 +1,6 @@
 """The search benchmark's work on one backend: building its index in a child process (so that
-the child's peak RSS is the build's), its size on disk, timed queries, and freshness (how long
-a page written through one handle takes to be found through another)."""
+the child's peak RSS is the build's), its size on disk, timed queries, and the new pages that
+time freshness (``bench.search_fresh``)."""
 
 from __future__ import annotations
 
@@ -64,12 +64,12 @@ class _AnonPeak(threading.Thread):
         return max(self.peak, _status_mb("RssAnon"))
 
 
-def _build_child(name: str, source: str, folder: str, conn, cgroup: str | None) -> None:
-    """In a fresh (spawned) process, in the memory cgroup ``cgroup`` when given: rebuild
+def _build_child(name: str, source: str, folder: str, conn, cap) -> None:
+    """In a fresh (spawned) process, within the memory cap ``cap`` when given: rebuild
     ``folder`` from the source file, report."""
     try:
-        if cgroup:
-            Path(cgroup, "cgroup.procs").write_text(str(os.getpid()))
+        if cap is not None:
+            cap.join()
         from bench.search_data import read_source
 
         cls = backend_class(name)
@@ -110,7 +110,7 @@ def build(name: str, source: Path, folder: Path, cap_mb: int = 0) -> dict:
     ctx = multiprocessing.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
     child = ctx.Process(target=_build_child, args=(name, str(source), str(folder), send,
-                                                   str(cap.path) if cap else None),
+                                                   cap),
                         name=f"bench-search-build-{name}")
     try:
         child.start()
@@ -168,31 +168,3 @@ def fresh_page(k: int, seed: int):
     page = IndexedPage(f"fresh{seed:04d}{k:04d}", 1, text, "birth_certificate", None, (),
                        "2024-01-01", "2024-01-02", None, (name,))
     return page, word
-
-
-def freshness(name: str, folder: Path, *, repeats: int, seed: int,
-              timeout: float = 30.0) -> list[float]:
-    """Milliseconds from handing a new document's page to ``upsert`` on a writer handle to
-    its being found by ``search`` on a reader handle opened before (as the web app's is),
-    polled without pause; ``inf`` when not found within ``timeout`` seconds."""
-    cls = backend_class(name)
-    reader = cls(folder)
-    writer = cls(folder)
-    reader.search("nguyen")  # opened and warm, as a running app's handle is
-    out = []
-    try:
-        for k in range(repeats):
-            page, word = fresh_page(k, seed)
-            t = time.perf_counter()
-            writer.upsert([page])
-            while True:
-                if any(h.document_id == page.document_id for h in reader.search(word).hits):
-                    out.append((time.perf_counter() - t) * 1000)
-                    break
-                if time.perf_counter() - t > timeout:
-                    out.append(float("inf"))
-                    break
-    finally:
-        writer.close()
-        reader.close()
-    return out
