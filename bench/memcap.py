@@ -38,11 +38,11 @@ class MemoryCap:
         if root is None:
             raise OSError("no memory cgroup hierarchy is mounted")
         self.v2 = root != V1
+        self._limit = "memory.max" if self.v2 else "memory.limit_in_bytes"
         self.path = root / f"{name}-{os.getpid()}"
         self.path.mkdir(exist_ok=True)
         try:
-            limit = "memory.max" if self.v2 else "memory.limit_in_bytes"
-            (self.path / limit).write_text(str(mb << 20))
+            (self.path / self._limit).write_text(str(mb << 20))
         except OSError:
             self.remove()
             raise
@@ -57,8 +57,7 @@ class MemoryCap:
         if rss >= self.mb:
             raise MemoryError(f"the process holds {rss:.0f} MB before its work, more than "
                               f"the cap of {self.mb} MB")
-        limit = "memory.max" if self.v2 else "memory.limit_in_bytes"
-        (self.path / limit).write_text(str((self.mb << 20) - (int(rss * 1024) << 10)))
+        (self.path / self._limit).write_text(str((self.mb << 20) - (int(rss * 1024) << 10)))
         (self.path / "cgroup.procs").write_text(str(os.getpid()))
         return rss
 
@@ -86,11 +85,16 @@ class MemoryCap:
             self.path.rmdir()
 
 
+def why(exc: OSError) -> str:
+    """What a failure to make a cap says."""
+    return f"no memory cgroup can be made here ({exc.strerror or exc})"
+
+
 def unavailable(mb: int) -> str | None:
     """Why a cap of ``mb`` MiB cannot be made here, or None when it can (tried, then
     removed)."""
     try:
         MemoryCap(mb, name="sohoa-bench-probe").remove()
     except OSError as exc:
-        return f"no memory cgroup can be made here ({exc.strerror or exc})"
+        return why(exc)
     return None

@@ -23,7 +23,8 @@ runs in a Linux memory cgroup of that size (``bench/memcap.py``), whose limit co
 cache the process reads and writes as well as what it allocates. Within it the kernel reclaims
 the file pages an engine has mapped before failing an allocation, so a build that completes
 under the cap needs no more than the cap ("cap MB"; "cg peak MB" is the most the cgroup was
-charged). Without a cap, Tantivy's peak RSS counts the index files its last merge mapped (over
+charged: its limit is the cap less what the child held when it joined, as charges made before
+do not move with a process). Without a cap, Tantivy's peak RSS counts the index files its last merge mapped (over
 1 GB at 1,000,000 pages on an idle machine) while what it allocates stays near 150 MB. A build
 killed under the cap is reported as failed; where no cgroup can be made (no root, no
 delegated hierarchy) the build runs uncapped and the table says so.
@@ -244,8 +245,8 @@ def render(report: Report) -> list[str]:
     out.append(f"\n{report.queries} queries; latency in ms, first page of 10 hits with the "
                f"total and counts per type and decade")
     out.append(table(rows, ["backend", "pages", "answered", "build s", "pages/s", "start MB",
-                            "peak MB", "anon MB", "cap MB", "cg peak MB", "disk MB", "p50", "p95", "p99", "mean",
-                            "worst kind p95", "×LIKE p95"]))
+                            "peak MB", "anon MB", "cap MB", "cg peak MB", "disk MB", "p50",
+                            "p95", "p99", "mean", "worst kind p95", "×LIKE p95"]))
     kinds = list(every[0].latencies) if every else []
     detail = [[m.name] + [f"{pct(m.latencies[k], 50):.1f}/{pct(m.latencies[k], 95):.1f}/"
                           f"{pct(m.latencies[k], 99):.1f}" for k in kinds] for m in every]

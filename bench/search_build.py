@@ -99,18 +99,17 @@ def build(name: str, source: Path, folder: Path, cap_mb: int = 0) -> dict:
     its cgroup was charged, page cache included), "cap_note" (why there was no cap)}, or
     {"error"}. With ``cap_mb``, the child runs in a memory cgroup of that size
     (``bench.memcap``) when one can be made here."""
-    from bench.memcap import MemoryCap
+    from bench.memcap import MemoryCap, why
 
     cap, note = None, ""
     if cap_mb:
         try:
             cap = MemoryCap(cap_mb)
         except OSError as exc:
-            note = f"not capped: no memory cgroup can be made here ({exc.strerror or exc})"
+            note = f"not capped: {why(exc)}"
     ctx = multiprocessing.get_context("spawn")
     recv, send = ctx.Pipe(duplex=False)
-    child = ctx.Process(target=_build_child, args=(name, str(source), str(folder), send,
-                                                   cap),
+    child = ctx.Process(target=_build_child, args=(name, str(source), str(folder), send, cap),
                         name=f"bench-search-build-{name}")
     try:
         child.start()

@@ -28,7 +28,7 @@ def _writer(name: str, folder: str, repeats: int, seed: int, conn) -> None:
                 page, _ = fresh_page(k, seed)
                 started = time.monotonic()
                 index.upsert([page])
-                conn.send(("written", started, time.monotonic()))
+                conn.send(("written", started))
         finally:
             index.close()
     except BaseException:

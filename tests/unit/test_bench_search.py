@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from bench import memcap
 from bench.search import EMBEDDED, render, run
 from bench.search_build import build, unavailable
@@ -60,9 +62,8 @@ def test_a_build_that_does_not_fit_its_memory_cap_is_a_failure_not_a_figure(tmp_
 def test_a_capped_process_is_held_to_the_cap_as_a_whole(tmp_path):
     """The cgroup's limit is the cap less what the process held before it joined; a process
     that then allocates past the cap is killed by the kernel, one within it is not."""
-    if memcap.unavailable(64):
-        assert "no memory cgroup" in memcap.unavailable(64)
-        return
+    if why := memcap.unavailable(120):
+        pytest.skip(why)
     import multiprocessing
 
     ctx = multiprocessing.get_context("spawn")
